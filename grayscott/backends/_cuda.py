@@ -1,0 +1,43 @@
+"""Availability checks shared by the CUDA backends (CuPy, cuPyNumeric)."""
+
+from __future__ import annotations
+
+import re
+from importlib import metadata, util
+
+from grayscott import hardware
+
+
+def wheel_cuda_major(prefix: str) -> int | None:
+    """The CUDA major a wheel family was built for, from its installed distribution name
+    (``cupy-cuda13x`` -> 13), or None if none is installed or the name does not say."""
+    for dist in metadata.distributions():
+        name = (dist.metadata["Name"] or "").lower()
+        match = re.fullmatch(rf"{prefix}-cuda(\d+)x?", name)
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def cupy_reason() -> str | None:
+    """None when CuPy can use a GPU here, else why not."""
+    if util.find_spec("cupy") is None:
+        return "CuPy is not installed (pip install 'grayscott[cupy]')"
+    reason = hardware.gpu_reason(min_cuda_major=wheel_cuda_major("cupy"))
+    if reason:
+        return reason
+    import cupy
+
+    try:
+        cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # CUDARuntimeError and friends: say what CUDA said
+        return f"CuPy cannot use the GPU: {exc}"
+    return None
+
+
+def cupy_device_name() -> str:
+    import cupy
+
+    device = cupy.cuda.Device()
+    name = cupy.cuda.runtime.getDeviceProperties(device.id)["name"]
+    return f"cuda:{device.id} {name.decode() if isinstance(name, bytes) else name}"

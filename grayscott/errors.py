@@ -1,0 +1,21 @@
+"""Errors the command line turns into one clear line and exit code 2 (never a traceback)."""
+
+from __future__ import annotations
+
+
+class GrayScottError(Exception):
+    """Base class for errors that carry a message meant for the user."""
+
+    exit_code = 2
+
+
+class UsageError(GrayScottError):
+    """Bad input: a grid too small, a non-positive count, an unknown name."""
+
+
+class BackendUnavailable(GrayScottError):
+    """The backend's library, GPU or driver is missing; the message says which and the fix."""
+
+
+class OutputError(GrayScottError):
+    """The output file exists (without --force) or cannot be written."""
