@@ -169,9 +169,9 @@ def initial_state(params: Params, *, noise: float = 0.0,
     v_in[rs, cs] = 1.0
     if noise > 0:
         rng = np.random.default_rng(seed)
-        for a in (u_in, v_in):
-            a += noise * rng.uniform(-1.0, 1.0, size=a.shape).astype(params.np_dtype)
-            np.clip(a, 0.0, 1.0, out=a)
+        for interior in (u_in, v_in):
+            jitter = noise * rng.uniform(-1.0, 1.0, size=interior.shape)
+            np.clip(interior + jitter.astype(params.np_dtype), 0.0, 1.0, out=interior)
     return u, v
 
 

@@ -26,7 +26,7 @@ def compiled_advance(parallel: bool) -> Callable[..., int]:
     react = numba.njit(inline="always")(model.react)
 
     @numba.njit(parallel=parallel, nogil=True)
-    def advance(u, v, u2, v2, steps, du, dv, feed, kill, dt):  # type: ignore[no-untyped-def]
+    def advance(u, v, u2, v2, steps, du, dv, feed, kill, dt):
         rows, cols = u.shape[0] - 2, u.shape[1] - 2
         for _ in range(steps):
             for i in numba.prange(1, rows + 1):
@@ -37,7 +37,7 @@ def compiled_advance(parallel: bool) -> Callable[..., int]:
             v, v2 = v2, v
         return steps % 2
 
-    return advance  # type: ignore[no-any-return]
+    return advance
 
 
 class NumbaLoopBackend(Backend):

@@ -53,7 +53,7 @@ class CupyFusedBackend(Backend):
     def fetch_v(self) -> np.ndarray:
         import cupy
 
-        return cupy.asnumpy(self.v[1:-1, 1:-1])  # type: ignore[no-any-return]
+        return cupy.asnumpy(self.v[1:-1, 1:-1])
 
     def fetch_state(self) -> tuple[np.ndarray, np.ndarray]:
         import cupy

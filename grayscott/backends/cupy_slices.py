@@ -30,7 +30,7 @@ class CupyBackend(SlicesBackend):
     def to_host(self, a: Any) -> np.ndarray:
         import cupy
 
-        return cupy.asnumpy(a)  # type: ignore[no-any-return]
+        return cupy.asnumpy(a)
 
     def synchronize(self) -> None:
         import cupy

@@ -1,0 +1,3 @@
+from grayscott.cli import main
+
+main()

@@ -1,0 +1,72 @@
+"""HDF5 output: the school's layout, attributes, and a readable file after an interrupt."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from grayscott import backends, model
+from grayscott.errors import OutputError
+from grayscott.simulation import run_to_file
+
+
+def test_layout_and_frames(tmp_path: Path) -> None:
+    params = model.Params(rows=30, cols=50)
+    out = tmp_path / "run.h5"
+    stats = run_to_file("numpy", params, 4, 8, out)
+    assert stats.completed and stats.frames_done == 4
+    ref = backends.create("numpy", params)
+    ref.load(*model.initial_state(params))
+    with h5py.File(out, "r") as f:
+        ds = f["matrix"]
+        assert ds.shape == (4, 30, 50) and ds.dtype == np.float32 and ds.chunks == (1, 30, 50)
+        for i in range(4):  # frame i holds V after (i + 1) * 8 steps
+            ref.advance(8)
+            assert np.array_equal(ds[i], ref.fetch_v())
+        attrs = dict(f.attrs)
+    assert attrs["backend"] == "numpy" and attrs["steps_per_frame"] == 8
+    assert attrs["completed"] and attrs["frames_written"] == 4
+    assert (attrs["rows"], attrs["cols"], attrs["feed"], attrs["kill"]) == (30, 50, 0.014, 0.054)
+    assert "numpy" in json.loads(attrs["versions"])
+    assert attrs["time_total_s"] > 0 and attrs["device"] == "cpu"
+
+
+def test_existing_file_needs_force(tmp_path: Path) -> None:
+    params = model.Params(rows=8, cols=8)
+    out = tmp_path / "run.h5"
+    run_to_file("numpy", params, 1, 1, out)
+    with pytest.raises(OutputError, match="--force"):
+        run_to_file("numpy", params, 1, 1, out)
+    run_to_file("numpy", params, 2, 1, out, force=True)
+    with h5py.File(out, "r") as f:
+        assert f["matrix"].shape[0] == 2
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupted_run_leaves_a_readable_file(tmp_path: Path, sig: signal.Signals) -> None:
+    out = tmp_path / "stopped.h5"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grayscott", "run", "-b", "numpy", "-r", "200", "-c", "300",
+         "-n", "100000", "-s", "20", "-o", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    with h5py.File(out, "r") as f:
+        done = int(f.attrs["frames_written"])
+        assert 0 < done < 100000
+        assert f["matrix"].shape == (done, 200, 300)
+        assert not f.attrs["completed"] and f.attrs["interrupted"]
+        last = f["matrix"][done - 1]
+    assert np.isfinite(last).all() and last.max() > 0.1
