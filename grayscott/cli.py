@@ -190,7 +190,7 @@ def bench(
 
     err_console.print(f"benchmarking {len(names)} backends on {rows}x{cols} {dtype} ...")
     report = run_bench(names, params, min_seconds=min_seconds, repeat=repeat, on_row=on_row)
-    console.print(to_markdown(report))
+    console.print(to_markdown(report), markup=False, highlight=False)
     if save:
         json_path, md_path = write_report(report, output_dir)
         console.print(f"wrote {json_path} and {md_path}")

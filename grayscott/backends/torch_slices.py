@@ -32,6 +32,8 @@ class TorchBackend(SlicesBackend):
         if device in (None, "auto"):
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self._device = torch.device(device)
+        if self._device.type == "cuda" and self._device.index is None and torch.cuda.is_available():
+            self._device = torch.device("cuda", torch.cuda.current_device())
         if self._device.type == "cuda" and not torch.cuda.is_available():
             from grayscott.errors import BackendUnavailable
 
