@@ -18,7 +18,7 @@ PORT ?= 8888
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help lab test lint typecheck pytest smoke bench bench-full clean
+.PHONY: help lab test lint typecheck pytest smoke bench lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -55,6 +55,13 @@ smoke: $(VENV)/.test-deps ## Every available backend against numpy on a small gr
 
 bench: $(VENV)/.test-deps ## Benchmark every available backend on 1080x1920, results in benchmarks/
 	$(BIN)/grayscott bench
+
+LOCK = $(BIN)/uv pip compile pyproject.toml --python-version 3.13 \
+	--python-platform x86_64-manylinux_2_28 --generate-hashes -q
+
+lock: $(VENV)/.test-deps ## Regenerate requirements/*.lock.txt (what the images install)
+	$(LOCK) --extra numba --extra jax --extra render --extra lab -o requirements/cpu.lock.txt
+	$(LOCK) --extra cuda --extra render --extra lab -o requirements/gpu.lock.txt
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

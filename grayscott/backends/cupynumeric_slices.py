@@ -34,6 +34,9 @@ class CupynumericBackend(SlicesBackend):
         return None
 
     def to_device(self, a: np.ndarray) -> Any:
+        # h5py first: Legate loads its own libhdf5 with global symbols, and an h5py imported
+        # after it binds to that library and fails ("Not a datatype") when writing frames.
+        import h5py  # noqa: F401
         import cupynumeric
 
         return cupynumeric.array(a, dtype=self.params.np_dtype)
