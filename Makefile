@@ -40,8 +40,9 @@ lab: $(VENV)/.lab-deps ## Start JupyterLab on labs/ from a local virtualenv
 
 test: lint typecheck pytest ## Lint, type-check and run the tests
 
-lint: $(VENV)/.test-deps ## ruff
+lint: $(VENV)/.test-deps ## ruff, shellcheck
 	$(BIN)/ruff check .
+	$(BIN)/shellcheck .ci/run scripts/*.sh
 
 typecheck: $(VENV)/.test-deps ## mypy
 	$(BIN)/mypy

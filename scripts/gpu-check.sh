@@ -4,7 +4,7 @@
 # benchmark every backend, and time one full 32 x 1000 run with HDF5 output.
 # Results go to ${OUT:-out/gpu}: logs, and the bench JSON + Markdown for benchmarks/.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 out=${OUT:-out/gpu}
 mkdir -p "$out"
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1 COLUMNS=160

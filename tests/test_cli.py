@@ -103,3 +103,15 @@ def test_bench_writes_json_and_markdown(tmp_path: Path) -> None:
     assert report["bandwidth"]["cpu"]["gb_per_s"] > 0.1
     assert report["machine"]["cpu"] and report["rows"][0]["versions"]["numpy"]
     assert "| numpy |" in md_file.read_text()
+
+
+def test_torch_on_cuda_without_a_gpu(tmp_path: Path) -> None:
+    from tests.conftest import use_backend
+
+    use_backend("torch")
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    result = run_cli("run", "-b", "torch", "--device", "cuda", "-r", "8", "-c", "8", cwd=tmp_path)
+    assert_one_line_error(result, "torch", "no GPU")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from importlib import metadata, util
+from typing import ClassVar
 
 from grayscott import hardware
 
@@ -35,9 +36,25 @@ def cupy_reason() -> str | None:
     return None
 
 
-def cupy_device_name() -> str:
-    import cupy
+class CupyDevice:
+    """What every CuPy backend shares: availability, synchronisation and the device's name."""
 
-    device = cupy.cuda.Device()
-    name = cupy.cuda.runtime.getDeviceProperties(device.id)["name"]
-    return f"cuda:{device.id} {name.decode() if isinstance(name, bytes) else name}"
+    libraries: ClassVar[tuple[str, ...]] = ("cupy-cuda13x", "cupy-cuda12x")
+    needs_gpu: ClassVar[bool] = True
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        return cupy_reason()
+
+    def synchronize(self) -> None:
+        import cupy
+
+        cupy.cuda.get_current_stream().synchronize()
+
+    @property
+    def device(self) -> str:
+        import cupy
+
+        device = cupy.cuda.Device()
+        name = cupy.cuda.runtime.getDeviceProperties(device.id)["name"]
+        return f"cuda:{device.id} {name.decode() if isinstance(name, bytes) else name}"

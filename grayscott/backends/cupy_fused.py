@@ -12,23 +12,17 @@ from typing import Any
 import numpy as np
 
 from grayscott import codegen
-from grayscott.backends import _cuda
+from grayscott.backends._cuda import CupyDevice
 from grayscott.backends.base import Backend, register
 
 BLOCK = (32, 8)
 
 
 @register
-class CupyFusedBackend(Backend):
+class CupyFusedBackend(CupyDevice, Backend):
     name = "cupy-fused"
     summary = "CuPy RawKernel generated from the model: u and v in one fused pass per step"
-    libraries = ("cupy-cuda13x", "cupy-cuda12x")
     generic_stencil = True
-    needs_gpu = True
-
-    @classmethod
-    def unavailable_reason(cls) -> str | None:
-        return _cuda.cupy_reason()
 
     def load(self, u: np.ndarray, v: np.ndarray) -> None:
         import cupy
@@ -59,12 +53,3 @@ class CupyFusedBackend(Backend):
         import cupy
 
         return cupy.asnumpy(self.u), cupy.asnumpy(self.v)
-
-    def synchronize(self) -> None:
-        import cupy
-
-        cupy.cuda.get_current_stream().synchronize()
-
-    @property
-    def device(self) -> str:
-        return _cuda.cupy_device_name()

@@ -6,21 +6,15 @@ from typing import Any
 
 import numpy as np
 
-from grayscott.backends import _cuda
+from grayscott.backends._cuda import CupyDevice
 from grayscott.backends._slices import SlicesBackend
 from grayscott.backends.base import register
 
 
 @register
-class CupyBackend(SlicesBackend):
+class CupyBackend(CupyDevice, SlicesBackend):
     name = "cupy"
     summary = "CuPy slices: the NumPy code on the GPU (one kernel per array operation)"
-    libraries = ("cupy-cuda13x", "cupy-cuda12x")
-    needs_gpu = True
-
-    @classmethod
-    def unavailable_reason(cls) -> str | None:
-        return _cuda.cupy_reason()
 
     def to_device(self, a: np.ndarray) -> Any:
         import cupy
@@ -31,12 +25,3 @@ class CupyBackend(SlicesBackend):
         import cupy
 
         return cupy.asnumpy(a)
-
-    def synchronize(self) -> None:
-        import cupy
-
-        cupy.cuda.get_current_stream().synchronize()
-
-    @property
-    def device(self) -> str:
-        return _cuda.cupy_device_name()

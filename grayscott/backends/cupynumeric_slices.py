@@ -6,6 +6,7 @@ launcher's command line (``legate --gpus 2 ...``), not in this code.
 
 from __future__ import annotations
 
+import importlib
 from importlib import util
 from typing import Any
 
@@ -36,7 +37,7 @@ class CupynumericBackend(SlicesBackend):
     def to_device(self, a: np.ndarray) -> Any:
         # h5py first: Legate loads its own libhdf5 with global symbols, and an h5py imported
         # after it binds to that library and fails ("Not a datatype") when writing frames.
-        import h5py  # noqa: F401
+        importlib.import_module("h5py")
         import cupynumeric
 
         return cupynumeric.array(a, dtype=self.params.np_dtype)
