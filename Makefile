@@ -36,7 +36,7 @@ $(VENV)/.lab-deps: pyproject.toml | $(BIN)/python
 	touch $@
 
 lab: $(VENV)/.lab-deps ## Start JupyterLab on labs/ from a local virtualenv
-	$(BIN)/jupyter lab --ServerApp.root_dir=labs --ServerApp.port=$(PORT)
+	$(BIN)/jupyter lab --ServerApp.root_dir=labs --ServerApp.port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: lint typecheck pytest ## Lint, type-check and run the tests
 
