@@ -18,7 +18,13 @@ PORT ?= 8888
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help lab test lint typecheck pytest smoke bench lock clean
+.PHONY: help lab test lint typecheck pytest smoke bench lock images test-images clean
+# A TLS-intercepting proxy's CA bundle, handed to image builds as a BuildKit secret (never
+# stored in an image). The system bundle is harmless where there is no such proxy.
+PIP_CERT_FILE ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
+# Images `make test-images` tests, and through which runtimes.
+IMAGES ?= cpu-light
+RUNTIMES ?= docker
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -40,16 +46,33 @@ lab: $(VENV)/.lab-deps ## Start JupyterLab on labs/ from a local virtualenv
 
 test: lint typecheck pytest ## Lint, type-check and run the tests
 
-lint: $(VENV)/.test-deps ## ruff, shellcheck
+lint: $(VENV)/.test-deps ## ruff, shellcheck, hadolint
 	$(BIN)/ruff check .
-	$(BIN)/shellcheck .ci/run scripts/*.sh
+	$(BIN)/shellcheck .ci/run scripts/*.sh images/*/*.sh
+	$(BIN)/hadolint images/*/Dockerfile
 
 typecheck: $(VENV)/.test-deps ## mypy
 	$(BIN)/mypy
 
 pytest: $(VENV)/.test-deps ## pytest (GRAYSCOTT_REQUIRE_BACKENDS=a,b makes those mandatory)
 	$(BIN)/grayscott backends
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --ignore=tests/images $(PYTEST_ARGS)
+
+# Images: every name comes from grayscott/data/variants.toml through the bake file it
+# generates; `make build-cpu-light`, `make build-gpu-jupyter`, `make images` (all of them).
+build/docker-bake.json: grayscott/data/variants.toml grayscott/variants.py | $(VENV)/.test-deps
+	mkdir -p build
+	$(BIN)/python -m grayscott.variants bake $(PIP_CERT_FILE) > $@
+
+images: build/docker-bake.json ## Build every image variant (docker buildx bake)
+	docker buildx bake -f $< --load
+
+build-%: build/docker-bake.json ## Build one variant, e.g. make build-cpu-light
+	docker buildx bake -f $< --load $*
+
+test-images: $(VENV)/.test-deps ## Test built images: make test-images IMAGES=cpu-light RUNTIMES=docker
+	GSLAB_TEST_IMAGES=$(IMAGES) GSLAB_TEST_RUNTIMES=$(RUNTIMES) \
+		$(BIN)/python -m pytest tests/images $(PYTEST_ARGS)
 
 smoke: $(VENV)/.test-deps ## Every available backend against numpy on a small grid
 	$(BIN)/grayscott smoke
@@ -61,8 +84,8 @@ LOCK = $(BIN)/uv pip compile pyproject.toml --python-version 3.13 \
 	--python-platform x86_64-manylinux_2_28 --generate-hashes -q
 
 lock: $(VENV)/.test-deps ## Regenerate requirements/*.lock.txt (what the images install)
-	$(LOCK) --extra numba --extra jax --extra render --extra lab -o requirements/cpu.lock.txt
-	$(LOCK) --extra cuda --extra render --extra lab -o requirements/gpu.lock.txt
+	$(LOCK) --extra numba --extra jax --extra render -o requirements/cpu.lock.txt
+	$(LOCK) --extra cuda --extra render -o requirements/gpu.lock.txt
 
 clean: ## Remove the virtualenv and caches
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache

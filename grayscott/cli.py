@@ -208,6 +208,7 @@ def smoke(
     rows: Rows = 64,
     cols: Cols = 96,
     steps: Annotated[int, typer.Option("--steps", "-s")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
 ) -> None:
     """A few steps of each backend, checked against numpy: proof the install works."""
     from grayscott.model import tolerance
@@ -220,6 +221,11 @@ def smoke(
     if steps <= 0:
         raise UsageError(f"--steps must be a positive number, not {steps}")
     results = run_smoke(names, params, steps)
+    if as_json:
+        import dataclasses
+        import json
+
+        print(json.dumps([dataclasses.asdict(r) for r in results], indent=1))
     table = Table(title=f"grayscott smoke: {rows}x{cols}, {steps} steps, tolerance "
                         f"{tolerance(params.dtype):.0e} against numpy")
     for column in ("backend", "device", "status", "max |diff|", "time s", "detail"):
@@ -229,7 +235,8 @@ def smoke(
         table.add_row(r.backend, r.device, f"[{colours[r.status]}]{r.status}[/]",
                       "" if math.isnan(r.max_error) else f"{r.max_error:.1e}",
                       f"{r.seconds:.2f}" if r.status in ("ok", "wrong") else "", escape(r.detail))
-    console.print(table)
+    if not as_json:
+        console.print(table)
     failed = [r.backend for r in results if r.status in ("wrong", "error")]
     missing = [r.backend for r in results if r.backend in required and r.status != "ok"]
     if failed or missing:

@@ -1,0 +1,64 @@
+"""Docker: ``docker run`` with the lab's conventions (label, user, read-only, GPUs)."""
+
+from __future__ import annotations
+
+import subprocess
+
+from grayscott.launcher.runtime import LABEL, ContainerSpec, Runtime
+
+
+class DockerRuntime(Runtime):
+    name = "docker"
+    program = "docker"
+
+    def available(self) -> str | None:
+        reason = super().available()
+        if reason:
+            return reason
+        probe = subprocess.run([self.program, "info", "--format", "{{.ServerVersion}}"],
+                               capture_output=True, text=True, check=False)
+        if probe.returncode != 0:
+            return (f"the {self.name} daemon does not answer ({probe.stderr.strip()[:120]}); "
+                    "start it or check your permissions")
+        return None
+
+    def image_size(self, image: str) -> int | None:
+        """Bytes of a local image, None if it is not there."""
+        result = subprocess.run([self.program, "image", "inspect", "--format", "{{.Size}}", image],
+                                capture_output=True, text=True, check=False)
+        return int(result.stdout.strip()) if result.returncode == 0 else None
+
+    def gpu_options(self) -> list[str]:
+        return ["--gpus", "all"]
+
+    def user_options(self, spec: ContainerSpec) -> list[str]:
+        return ["--user", spec.user] if spec.user else []
+
+    def command(self, spec: ContainerSpec) -> list[str]:
+        cmd = [self.program, "run", "--label", f"{LABEL}=1"]
+        if spec.remove:
+            cmd.append("--rm")
+        if spec.detach:
+            cmd.append("--detach")
+        if spec.name:
+            cmd += ["--name", spec.name]
+        cmd += self.user_options(spec)
+        if spec.read_only:
+            cmd.append("--read-only")
+        for path in spec.tmpfs:
+            cmd += ["--tmpfs", path]
+        for m in spec.mounts:
+            cmd += ["--volume", f"{m.source}:{m.target}{':ro' if m.read_only else ''}"]
+        for key, value in spec.env.items():
+            cmd += ["--env", f"{key}={value}"]
+        for host, container in spec.ports.items():
+            cmd += ["--publish", f"127.0.0.1:{host}:{container}"]
+        if spec.workdir:
+            cmd += ["--workdir", spec.workdir]
+        if spec.gpu:
+            cmd += self.gpu_options()
+        if spec.exec_:
+            cmd += ["--entrypoint", spec.args[0], spec.image, *spec.args[1:]]
+        else:
+            cmd += [spec.image, *spec.args]
+        return cmd

@@ -1,0 +1,75 @@
+"""One interface for every way of running a lab image (Docker, Podman, Apptainer, ...).
+
+A ``ContainerSpec`` says what to run, independent of the engine; each runtime module turns it
+into the exact engine command line (what ``--dry-run`` prints) and runs it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grayscott.errors import GrayScottError
+
+#: Label on everything gslab starts, so that ps/logs/stop find only ours.
+LABEL = "org.grayscott.lab"
+
+
+@dataclass
+class Mount:
+    source: Path
+    target: str
+    read_only: bool = False
+
+
+@dataclass
+class ContainerSpec:
+    """What to run, in engine-neutral terms."""
+
+    image: str
+    args: list[str] = field(default_factory=list)
+    #: True: run ``args`` as the command instead of the image's entrypoint (``exec``).
+    exec_: bool = False
+    user: str | None = None  # "uid:gid"
+    read_only: bool = False
+    tmpfs: list[str] = field(default_factory=list)
+    mounts: list[Mount] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    ports: dict[int, int] = field(default_factory=dict)  # host -> container
+    workdir: str | None = None
+    name: str | None = None
+    gpu: bool = False
+    detach: bool = False
+    remove: bool = True
+
+
+class EngineMissing(GrayScottError):
+    """The engine's program is not installed or not usable."""
+
+
+class Runtime(ABC):
+    """A container engine. ``command`` builds the command line; ``run`` executes it."""
+
+    name: str
+    program: str
+
+    def available(self) -> str | None:
+        """None when usable, else why not (one line, with the fix)."""
+        if shutil.which(self.program) is None:
+            return f"{self.program} is not installed"
+        return None
+
+    @abstractmethod
+    def command(self, spec: ContainerSpec) -> list[str]:
+        """The exact command line that runs ``spec``."""
+
+    def run(self, spec: ContainerSpec, *, timeout: float | None = None,
+            check: bool = False) -> subprocess.CompletedProcess[str]:
+        reason = self.available()
+        if reason:
+            raise EngineMissing(f"{self.name}: {reason}")
+        return subprocess.run(self.command(spec), capture_output=True, text=True,
+                              timeout=timeout, check=check)

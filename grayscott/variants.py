@@ -1,0 +1,142 @@
+"""The lab's image variants, read from the one table ``grayscott/data/variants.toml``.
+
+``python -m grayscott.variants`` prints what the Makefile and ``docker buildx bake`` need,
+so that no other file lists images, parents or build arguments.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from grayscott.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One image: a target (cpu, gpu) and a flavour (base, light, code-server, jupyter)."""
+
+    target: str
+    flavour: str
+    parent: str  # the flavour below, "" for base
+    summary: str
+    lock: str
+    require_backends: tuple[str, ...]
+    imports: tuple[str, ...]
+    budget_mb: int
+    port: int | None = None
+    internal: bool = False
+    min_driver: int | None = None
+    build_args: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """``cpu-light``: the variant's name, used by make targets and the launcher."""
+        return f"{self.target}-{self.flavour}"
+
+    @property
+    def image(self) -> str:
+        """The local image reference, ``gray-scott-lab:cpu-light``."""
+        return f"{table()['repository']}:{self.name}"
+
+    @property
+    def parent_image(self) -> str | None:
+        return f"{table()['repository']}:{self.target}-{self.parent}" if self.parent else None
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        """Flavours from base up to this one: the image tests run for each of them."""
+        chain = [self.flavour]
+        while (parent := table()["flavours"][chain[-1]]["parent"]):
+            chain.append(parent)
+        return tuple(reversed(chain))
+
+
+@cache
+def table() -> dict[str, Any]:
+    text = resources.files("grayscott").joinpath("data/variants.toml").read_text()
+    return tomllib.loads(text)
+
+
+@cache
+def variants() -> tuple[Variant, ...]:
+    """Every variant, in build order (targets, then layers bottom-up)."""
+    t = table()
+    result = []
+    for target, tspec in t["targets"].items():
+        for flavour, fspec in t["flavours"].items():
+            name = f"{target}-{flavour}"
+            result.append(Variant(
+                target=target, flavour=flavour, parent=fspec["parent"], summary=fspec["summary"],
+                lock=tspec["lock"], require_backends=tuple(tspec["require_backends"]),
+                imports=tuple(tspec["imports"]), budget_mb=int(t["budgets"][name]),
+                port=fspec.get("port"), internal=bool(fspec.get("internal", False)),
+                min_driver=tspec.get("min_driver"),
+                build_args={"TARGET": target, "LOCK_FILE": tspec["lock"]}))
+    return tuple(result)
+
+
+def get(name: str) -> Variant:
+    for variant in variants():
+        if variant.name == name:
+            return variant
+    known = ", ".join(v.name for v in variants() if not v.internal)
+    raise UsageError(f"unknown image variant {name!r}; known: {known}")
+
+
+def bake_definition(pip_cert: str | None = None) -> dict[str, Any]:
+    """A ``docker buildx bake`` file (JSON) with one target per variant, parents as contexts.
+
+    ``pip_cert``: a CA bundle file for a TLS-intercepting proxy, handed to the build as the
+    BuildKit secret ``pipcert`` (used while installing, never stored in the image).
+    """
+    targets: dict[str, Any] = {}
+    for v in variants():
+        spec: dict[str, Any] = {
+            "context": ".",
+            "dockerfile": f"images/{v.flavour}/Dockerfile",
+            "tags": [v.image],
+            "args": dict(v.build_args),
+        }
+        if pip_cert:
+            spec["secret"] = [f"id=pipcert,src={pip_cert}"]
+        if v.parent:
+            # the parent is built first and handed over as a named context
+            spec["args"]["BASE_IMAGE"] = "parent"
+            spec["contexts"] = {"parent": f"target:{v.target}-{v.parent}"}
+        targets[v.name] = spec
+    groups = {"default": {"targets": [v.name for v in variants() if not v.internal]}}
+    for target in table()["targets"]:
+        groups[target] = {"targets": [v.name for v in variants()
+                                      if v.target == target and not v.internal]}
+    return {"group": groups, "target": targets}
+
+
+def main(argv: list[str]) -> int:
+    """``names`` | ``show NAME`` (JSON) | ``make-vars`` | ``bake``."""
+    command = argv[0] if argv else "names"
+    if command == "names":
+        print("\n".join(v.name for v in variants() if not v.internal))
+    elif command == "show" and len(argv) == 2:
+        v = get(argv[1])
+        print(json.dumps({**v.__dict__, "name": v.name, "image": v.image,
+                          "parent_image": v.parent_image, "layers": v.layers}, indent=2))
+    elif command == "bake" and len(argv) <= 2:
+        print(json.dumps(bake_definition(argv[1] if len(argv) == 2 else None), indent=2))
+    else:
+        print("usage: python -m grayscott.variants [names | show NAME | bake [CA_BUNDLE]]", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Install and start the container engines the image tests drive, on a Debian 12 CI machine
+# (root, no registry access): Docker 26 + buildx + compose from Debian 13 "trixie" (pinned
+# low so nothing else is upgraded), then a `debian:trixie-slim` base image made locally with
+# debootstrap, since no registry can be reached. Idempotent: safe to run twice.
+set -euo pipefail
+
+log() { printf '\n== %s\n' "$*"; }
+
+if [ "$(id -u)" != 0 ]; then
+    echo "error: run as root (CI): it installs packages and starts dockerd" >&2
+    exit 2
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+if ! command -v dockerd >/dev/null || ! docker buildx version >/dev/null 2>&1; then
+    log "Docker engine, buildx and compose from trixie"
+    if [ ! -f /etc/apt/sources.list.d/trixie.list ]; then
+        echo "deb http://deb.debian.org/debian trixie main" > /etc/apt/sources.list.d/trixie.list
+        printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' > /etc/apt/preferences.d/trixie
+    fi
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends \
+        docker.io/trixie docker-buildx/trixie docker-compose/trixie debootstrap >/dev/null
+fi
+command -v debootstrap >/dev/null || apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
+
+if ! docker info >/dev/null 2>&1; then
+    log "starting dockerd"
+    (dockerd > /tmp/dockerd.log 2>&1 &)
+    for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+    docker info >/dev/null 2>&1 || { tail -20 /tmp/dockerd.log; exit 1; }
+fi
+
+if ! docker image inspect debian:trixie-slim >/dev/null 2>&1; then
+    log "debian:trixie-slim from debootstrap (no registry here)"
+    root=$(mktemp -d)
+    debootstrap --variant=minbase trixie "$root" http://deb.debian.org/debian >/dev/null
+    rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/archives/*.deb
+    tar -C "$root" -c . | docker import -c 'CMD ["bash"]' - debian:trixie-slim >/dev/null
+    rm -rf "$root"
+fi
+docker version --format 'docker {{.Server.Version}}'
+docker buildx version

@@ -1,0 +1,63 @@
+"""What every lab image keeps: non-root user, Python 3.13 venv, working backends under any
+UID with a read-only root, a writable bind-mounted work directory, no secrets, a size budget."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from grayscott import variants
+from grayscott.launcher.docker import DockerRuntime
+from grayscott.launcher.runtime import Mount
+from tests.images.conftest import Container
+
+ARBITRARY = "12345:100"
+
+
+def test_runs_as_jovyan_by_default(container: Container) -> None:
+    assert container.sh("id -u; id -g; id -un").split() == ["1000", "100", "jovyan"]
+
+
+def test_python_is_313_in_the_venv(container: Container) -> None:
+    out = container.sh("python -c 'import sys; print(sys.prefix, *sys.version_info[:2])'")
+    assert out == "/opt/venv 3 13"
+
+
+def test_target_libraries_import(container: Container, variant: variants.Variant) -> None:
+    modules = ", ".join(variant.imports)
+    out = container.sh(f"python -c 'import {modules}; print(\"imported\")'",
+                       user=ARBITRARY, read_only=True)
+    assert out == "imported"
+
+
+def test_backends_work_as_any_uid_on_a_read_only_root(container: Container,
+                                                      variant: variants.Variant) -> None:
+    result = container.run("grayscott", "smoke", "--json", "--require",
+                           ",".join(variant.require_backends), exec_=True, user=ARBITRARY,
+                           read_only=True)
+    status = {r["backend"]: r["status"] for r in json.loads(result.stdout)}
+    assert {b: status[b] for b in variant.require_backends} == dict.fromkeys(
+        variant.require_backends, "ok")
+
+
+def test_bind_mounted_workdir_stays_writable_and_owned(container: Container, workdir: Path) -> None:
+    container.sh("echo hello > /work/hello.txt", user=ARBITRARY, read_only=True,
+                 mounts=(Mount(workdir, "/work"),))
+    written = workdir / "hello.txt"
+    assert written.read_text() == "hello\n"
+    assert (written.stat().st_uid, written.stat().st_gid) == (12345, 100)
+
+
+def test_no_secret_or_build_input_left(container: Container) -> None:
+    out = container.sh("ls -A /run/secrets 2>/dev/null | wc -l; ls /tmp | wc -l; "
+                       "ls /opt/venv/requirements* /tmp/requirements* 2>/dev/null | wc -l")
+    assert out.split() == ["0", "0", "0"]
+
+
+def test_size_budget(container: Container, variant: variants.Variant) -> None:
+    if not isinstance(container.runtime, DockerRuntime):
+        return
+    size = container.runtime.image_size(variant.image)
+    assert size is not None
+    print(f"{variant.image}: {size / 1e6:.0f} MB (budget {variant.budget_mb} MB)")
+    assert size <= variant.budget_mb * 1e6, f"{size / 1e6:.0f} MB > {variant.budget_mb} MB"
