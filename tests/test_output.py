@@ -57,8 +57,12 @@ def test_interrupted_run_leaves_a_readable_file(tmp_path: Path, sig: signal.Sign
         [sys.executable, "-m", "grayscott", "run", "-b", "numpy", "-r", "200", "-c", "300",
          "-n", "100000", "-s", "20", "-o", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(4)
-    assert proc.poll() is None, proc.communicate()
+    two_frames = 2 * 200 * 300 * 4
+    deadline = time.monotonic() + 120
+    while not (out.exists() and out.stat().st_size > two_frames):  # frames are being written
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no frame written in 120 s"
+        time.sleep(0.2)
     proc.send_signal(sig)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
