@@ -18,7 +18,7 @@ PORT ?= 8888
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help lab test lint typecheck pytest smoke bench lock clean
+.PHONY: help lab labs test lint typecheck pytest smoke bench lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ $(VENV)/.lab-deps: pyproject.toml | $(BIN)/python
 
 lab: $(VENV)/.lab-deps ## Start JupyterLab on labs/ from a local virtualenv
 	$(BIN)/jupyter lab --ServerApp.root_dir=labs --ServerApp.port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root)
+
+labs: $(VENV)/.test-deps ## Regenerate the tutorial notebooks from labs/*/solutions/
+	$(BIN)/python -m grayscott.labs.build
 
 test: lint typecheck pytest ## Lint, type-check and run the tests
 
