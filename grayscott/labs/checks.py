@@ -340,7 +340,7 @@ def check_jax_power(power: Fn, *, raise_on_failure: bool = True) -> bool:
     import jax.numpy as jnp
 
     name = "check_jax_power"
-    x = jnp.arange(1.0, 5.0)
+    x = jnp.arange(1.0, 5.0, dtype=jnp.float32)  # explicit: another library may have enabled x64
     try:
         got = power(x, 3)
     except (jax.errors.ConcretizationTypeError, jax.errors.TracerIntegerConversionError, TypeError) as exc:
