@@ -18,7 +18,7 @@ PORT ?= 8888
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help lab test lint typecheck pytest smoke bench lock images test-images clean
+.PHONY: help lab labs test lint typecheck pytest smoke bench lock images test-images clean
 # A TLS-intercepting proxy's CA bundle, handed to image builds as a BuildKit secret (never
 # stored in an image). The system bundle is harmless where there is no such proxy.
 PIP_CERT_FILE ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
@@ -43,6 +43,9 @@ $(VENV)/.lab-deps: pyproject.toml | $(BIN)/python
 
 lab: $(VENV)/.lab-deps ## Start JupyterLab on labs/ from a local virtualenv
 	$(BIN)/jupyter lab --ServerApp.root_dir=labs --ServerApp.port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root)
+
+labs: $(VENV)/.test-deps ## Regenerate the tutorial notebooks from labs/*/solutions/
+	$(BIN)/python -m grayscott.labs.build
 
 test: lint typecheck pytest ## Lint, type-check and run the tests
 

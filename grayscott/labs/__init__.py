@@ -1,0 +1,25 @@
+"""Support code for the lab notebooks (labs/): grid size, check cells, comparisons.
+
+The notebooks run in three places: a student's JupyterLab (the school's full 1080 x 1920
+grid, so that timings mean something), a quick pass on a laptop (``small``) and CI
+(``tiny``, so that all the notebooks execute in seconds). ``GRAYSCOTT_LAB_SIZE`` picks one;
+the notebooks ask ``lab_params()`` for the grid and ``by_size()`` for step counts instead of
+hard-coding them, so the same file serves all three.
+"""
+
+from __future__ import annotations
+
+from grayscott.labs.checks import CheckFailed
+from grayscott.labs.compare import Comparison, compare_with_backend
+from grayscott.labs.size import SIZES, by_size, grid_size, lab_params, size_name
+
+__all__ = [
+    "SIZES",
+    "CheckFailed",
+    "Comparison",
+    "by_size",
+    "compare_with_backend",
+    "grid_size",
+    "lab_params",
+    "size_name",
+]

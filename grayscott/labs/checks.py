@@ -1,0 +1,440 @@
+"""The check cells of the lab notebooks: is the student's function right, and if not, why?
+
+Each ``check_*`` calls the student's function on a small seeded input, compares with the
+package's reference (``grayscott.model`` or the ``numpy`` backend, never a copy of it) and
+prints either ``correct`` or the *first* precise problem: wrong shape, wrong dtype, the
+boundary frame or the input modified, a NaN, or the cell whose value is wrong and by how
+much. A student fixes one thing at a time, so one clear message beats a list.
+
+On failure a check raises ``CheckFailed`` (an ``AssertionError``), so that "Run All" stops
+at the first wrong answer and the tests see it; ``raise_on_failure=False`` returns False
+instead. Exceptions raised by the student's function itself (``NotImplementedError`` in an
+unfilled gap, an ``IndexError``) propagate unchanged: their traceback points at the line.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from grayscott import backends, model
+
+Fn = Callable[..., Any]
+
+#: Small grid for the checks: not square, so that swapped axes show up as a wrong shape.
+CHECK_PARAMS = model.Params(rows=12, cols=17)
+#: Largest |difference| for one Laplacian or one step in float32 (sums in another order).
+ONE_STEP_TOL = 1e-5
+
+
+class CheckFailed(AssertionError):
+    """A check cell found a wrong answer; the message says what is wrong."""
+
+
+def _fail(check: str, problem: str, raise_on_failure: bool) -> bool:
+    print(f"{check}: NOT YET - {problem}")
+    if raise_on_failure:
+        raise CheckFailed(f"{check}: {problem}")
+    return False
+
+
+def _ok(check: str, detail: str) -> bool:
+    print(f"{check}: correct ({detail})")
+    return True
+
+
+def seeded_state(params: model.Params = CHECK_PARAMS) -> tuple[np.ndarray, np.ndarray]:
+    """Padded (u, v) from the model with seeded noise: no symmetry to hide a swapped index."""
+    return model.initial_state(params, noise=0.3, seed=2026)
+
+
+def array_problem(got: Any, expected: np.ndarray, what: str, tol: float,
+                  padded: bool = False) -> str | None:
+    """None if ``got`` matches ``expected`` (type, shape, dtype, finite, values), else why not."""
+    if not hasattr(got, "shape") or not hasattr(got, "dtype"):
+        return f"{what} is a {type(got).__name__}, expected an array"
+    arr = np.asarray(got)
+    if arr.shape != expected.shape:
+        hint = ""
+        if arr.shape == (expected.shape[0] + 2, expected.shape[1] + 2):
+            hint = " (that is the padded shape: return only the interior)"
+        elif arr.shape == (expected.shape[0] - 2, expected.shape[1] - 2):
+            hint = " (that is the interior: return the whole padded array, frame included)"
+        return f"{what} has shape {arr.shape}, expected {expected.shape}{hint}"
+    if arr.dtype != expected.dtype:
+        return (f"{what} has dtype {arr.dtype}, expected {expected.dtype} "
+                "(a Python float constant or np.zeros without dtype= promotes it)")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        return f"{what} holds {int(bad.sum())} NaN/inf values, the first at cell ({i}, {j})"
+    diff = np.abs(arr.astype(np.float64) - expected.astype(np.float64))
+    if diff.max() > tol:
+        i, j = np.unravel_index(int(np.argmax(diff)), diff.shape)
+        where = "padded" if padded else "interior"
+        wrong = int((diff > tol).sum())
+        return (f"{what}: value at {where} cell ({i}, {j}) is {arr[i, j]:.6g} instead of "
+                f"{expected[i, j]:.6g} (|difference| {diff[i, j]:.2g} > tolerance {tol:g}; "
+                f"{wrong} of {diff.size} cells wrong)")
+    return None
+
+
+def _changed(before: np.ndarray, after: Any, what: str) -> str | None:
+    after = np.asarray(after)
+    if after.shape == before.shape and np.array_equal(after, before):
+        return None
+    changed = np.argwhere(after != before) if after.shape == before.shape else [(0, 0)]
+    i, j = changed[0]
+    return (f"your function modified its input {what} (first at cell ({i}, {j})): "
+            "compute into a new array instead of writing into the input")
+
+
+def _centre_hint(got: np.ndarray, expected: np.ndarray, a: np.ndarray) -> str:
+    """If got - expected is a constant times the centre values, name the wrong centre weight."""
+    delta = got.astype(np.float64) - expected.astype(np.float64)
+    centre = a[1:-1, 1:-1].astype(np.float64)
+    scale = float(np.dot(delta.ravel(), centre.ravel()) / max(np.dot(centre.ravel(), centre.ravel()), 1e-30))
+    if abs(scale) > 0.5 and np.abs(delta - scale * centre).max() < 1e-3:
+        return f"; it looks like a centre weight of {-8.0 + scale:g} instead of -8"
+    return ""
+
+
+# --- notebook 1: measuring -------------------------------------------------------------
+
+def check_time_ms(time_ms: Fn, *, raise_on_failure: bool = True) -> bool:
+    """``time_ms(fn, *args, number=n)`` must return the mean milliseconds per call of ``fn``."""
+    name = "check_time_ms"
+    calls: list[float] = []
+
+    def sleepy(seconds: float) -> None:
+        calls.append(seconds)
+        time.sleep(seconds)
+
+    got = time_ms(sleepy, 0.004, number=5)
+    if not isinstance(got, (int, float, np.floating)):
+        return _fail(name, f"returned a {type(got).__name__}, expected a number of milliseconds",
+                     raise_on_failure)
+    if len(calls) < 5:
+        return _fail(name, f"called the function {len(calls)} times, expected number=5 calls",
+            raise_on_failure)
+    if not 3.5 <= float(got) <= 40.0:
+        hint = " (seconds? multiply by 1000)" if float(got) < 0.1 else ""
+        hint = hint or (" (total of all calls? divide by number)" if float(got) > 15 else "")
+        return _fail(name, f"a 4 ms sleep measured {float(got):.4g} ms per call{hint}", raise_on_failure)
+    return _ok(name, f"a 4 ms sleep measured {float(got):.2f} ms per call")
+
+
+def check_peak_bytes(peak_bytes: Fn, *, raise_on_failure: bool = True) -> bool:
+    """``peak_bytes(fn, *args)`` must return the peak memory (bytes) allocated during the call."""
+    name = "check_peak_bytes"
+    n = 1_000_000
+
+    def two_arrays(size: int) -> float:
+        a = np.ones(size)        # 8 MB
+        b = a * 2.0              # 8 MB more, both alive at once
+        return float(b[0])
+
+    got = peak_bytes(two_arrays, n)
+    expected = 2 * 8 * n
+    if not isinstance(got, (int, np.integer)):
+        return _fail(name, f"returned a {type(got).__name__}, expected an int of bytes", raise_on_failure)
+    if not 0.95 * expected <= got <= 1.2 * expected:
+        return _fail(name, f"two live 8 MB arrays measured {got / 1e6:.3g} MB, expected about "
+                     f"{expected / 1e6:.0f} MB (tracemalloc's peak, reset before the call)",
+                     raise_on_failure)
+    return _ok(name, f"two live 8 MB arrays measured {got / 1e6:.2f} MB")
+
+
+# --- notebook 2: NumPy --------------------------------------------------------------------
+
+def check_diffuse_1d(diffuse_1d: Fn, *, raise_on_failure: bool = True) -> bool:
+    """``diffuse_1d(x, d)``: a new array, ends unchanged, inside x + d*(left - 2x + right)."""
+    name = "check_diffuse_1d"
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0, 1, 41).astype(np.float32)
+    before = x.copy()
+    expected = x.copy()
+    expected[1:-1] = x[1:-1] + np.float32(0.2) * (x[:-2] - 2 * x[1:-1] + x[2:])
+    got = diffuse_1d(x, 0.2)
+    problem = _changed(before[None, :], x[None, :], "x")
+    if problem is None and np.ndim(got) != 1:
+        problem = f"returned an array of shape {np.shape(got)}, expected 1-D like x"
+    if problem is None:
+        problem = array_problem(np.asarray(got)[None, :], expected[None, :], "the result", ONE_STEP_TOL)
+    if problem is not None:
+        return _fail(name, problem.replace("cell (0, ", "index (").replace("interior ", ""), raise_on_failure)
+    return _ok(name, "41 points, ends kept, no loop needed")
+
+
+def check_interior_view(interior: Fn, *, raise_on_failure: bool = True) -> bool:
+    """``interior(a)`` must return the interior of padded ``a`` as a view (no copy)."""
+    name = "check_interior_view"
+    u, _ = seeded_state()
+    got = interior(u)
+    problem = array_problem(got, u[1:-1, 1:-1], "the interior", 0.0)
+    if problem is None and not np.shares_memory(got, u):
+        problem = ("the result is a copy: writing to it would not change the grid "
+                   "(use slices, not np.copy or fancy indexing)")
+    if problem is not None:
+        return _fail(name, problem, raise_on_failure)
+    return _ok(name, "a view: it shares memory with the grid")
+
+
+def check_threaded(threaded: Fn, *, raise_on_failure: bool = True) -> bool:
+    """``threaded(fn, args)`` must run ``fn(arg)`` for each arg in its own thread, results in order."""
+    name = "check_threaded"
+    seen: list[int] = []
+    lock = threading.Lock()
+
+    def record(x: int) -> int:
+        with lock:
+            seen.append(threading.get_ident())
+        time.sleep(0.01)
+        return x * x
+
+    got = threaded(record, [1, 2, 3, 4])
+    if list(got) != [1, 4, 9, 16]:
+        return _fail(name, f"returned {list(got)!r}, expected the results in argument order [1, 4, 9, 16]",
+                     raise_on_failure)
+    main = threading.get_ident()
+    if all(ident == main for ident in seen):
+        return _fail(name, "every call ran in the calling thread: start threads (threading.Thread "
+                     "or concurrent.futures.ThreadPoolExecutor)", raise_on_failure)
+    return _ok(name, f"{len(set(seen))} threads, results in order")
+
+
+# --- notebook 3: the slices baseline ----------------------------------------------------
+
+def check_laplacian(laplacian: Fn, *, raise_on_failure: bool = True) -> bool:
+    """``laplacian(a)``: the nine-term Laplacian of the interior of padded ``a`` (model.laplacian)."""
+    name = "check_laplacian"
+    u, _ = seeded_state()
+    before = u.copy()
+    got = laplacian(u)
+    expected = model.laplacian(before)
+    problem = _changed(before, u, "array")
+    if problem is None:
+        problem = array_problem(got, expected, "the Laplacian", ONE_STEP_TOL)
+        if problem is not None and "value at" in problem:
+            problem += _centre_hint(np.asarray(got), expected, before)
+    if problem is not None:
+        return _fail(name, problem, raise_on_failure)
+    return _ok(name, f"{expected.shape[0]}x{expected.shape[1]} interior, float32, input untouched")
+
+
+def _reference_steps(u0: np.ndarray, v0: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    ref = backends.create("numpy", CHECK_PARAMS)
+    ref.load(u0, v0)
+    ref.advance(steps)
+    return ref.fetch_state()
+
+
+def _state_problem(result: Any, expected: tuple[np.ndarray, np.ndarray], tol: float) -> str | None:
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        return f"returned {type(result).__name__}, expected a pair (u, v)"
+    u, v = (np.asarray(a) if hasattr(a, "shape") else a for a in result)
+    for label, got, ref in (("u", u, expected[0]), ("v", v, expected[1])):
+        problem = array_problem(got, ref, f"the new {label}", np.inf, padded=True)
+        if problem is not None:
+            return problem
+    frame = model.check_boundary(u, v)
+    if frame is not None:
+        return f"{frame}: update only the interior [1:-1, 1:-1]"
+    for label, got, ref in (("u", u, expected[0]), ("v", v, expected[1])):
+        problem = array_problem(got, ref, f"the new {label}", tol, padded=True)
+        if problem is not None:
+            return problem
+    return None
+
+
+def check_step(step: Fn, *, steps: int = 1, raise_on_failure: bool = True, name: str = "check_step") -> bool:
+    """``step(u, v, du, dv, feed, kill, dt) -> (u, v)``: one step, padded, frame untouched.
+
+    The result is compared with the ``numpy`` backend; ``steps`` > 1 feeds the result back,
+    which catches a step that swaps its buffers wrongly.
+    """
+    u0, v0 = seeded_state()
+    expected = _reference_steps(u0, v0, steps)
+    u, v = u0.copy(), v0.copy()
+    for _ in range(steps):
+        result = step(u, v, *CHECK_PARAMS.coefficients())
+        if not isinstance(result, (tuple, list)) or len(result) != 2:
+            return _fail(name, f"returned {type(result).__name__}, expected a pair (u, v)", raise_on_failure)
+        u, v = result
+    problem = _state_problem((u, v), expected, model.tolerance("float32") if steps > 1 else ONE_STEP_TOL)
+    if problem is not None:
+        return _fail(name, problem, raise_on_failure)
+    grid = f"{CHECK_PARAMS.rows}x{CHECK_PARAMS.cols}"
+    return _ok(name, f"{steps} step(s) on {grid} agree with the numpy backend")
+
+
+# --- notebook 4: Numba --------------------------------------------------------------------
+
+def check_numba_step(step: Fn, *, parallel: bool = False, raise_on_failure: bool = True) -> bool:
+    """Like ``check_step``, and the function must be compiled by Numba (with ``parallel=True``)."""
+    name = "check_numba_step"
+    if not (hasattr(step, "py_func") and hasattr(step, "targetoptions")):
+        return _fail(name, f"{getattr(step, '__name__', step)!s} is a plain Python function: "
+                     "decorate it with @numba.njit", raise_on_failure)
+    if parallel and not step.targetoptions.get("parallel"):
+        return _fail(name, "compiled without parallel=True: prange then runs serially", raise_on_failure)
+    if parallel and "prange" not in inspect.getsource(step.py_func):
+        return _fail(name, "parallel=True but no prange loop: tell Numba which loop to split",
+            raise_on_failure)
+    return check_step(step, steps=3, raise_on_failure=raise_on_failure, name=name)
+
+
+# --- notebooks 5 and 6: JAX ---------------------------------------------------------------
+
+def _jax_problem(result: Any, what: str) -> str | None:
+    import jax
+
+    leaves = result if isinstance(result, (tuple, list)) else [result]
+    if not all(isinstance(leaf, jax.Array) for leaf in leaves):
+        kinds = ", ".join(type(leaf).__name__ for leaf in leaves)
+        return f"{what} returned {kinds}, expected JAX arrays (use jax.numpy, not numpy)"
+    return None
+
+
+def _traced(fn: Fn, check: str, *args: Any, static: tuple[int, ...] = ()) -> Any:
+    """Run ``fn`` under ``jax.jit``; a tracing error becomes a CheckFailed with the reason."""
+    import jax
+
+    try:
+        return jax.jit(fn, static_argnums=static)(*args)
+    except NotImplementedError:
+        raise
+    except (TypeError, jax.errors.JAXTypeError, jax.errors.ConcretizationTypeError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise CheckFailed(f"{check}: your function cannot be traced by jax.jit: {first}") from None
+
+
+def check_jax_set_frame(set_frame: Fn, *, raise_on_failure: bool = True) -> bool:
+    """``set_frame(a, value)``: a new JAX array, the one-cell frame set to value, a unchanged."""
+    import jax.numpy as jnp
+
+    name = "check_jax_set_frame"
+    u, _ = seeded_state()
+    a = jnp.asarray(u)
+    expected = u.copy()
+    expected[0, :] = expected[-1, :] = expected[:, 0] = expected[:, -1] = 0.5
+    try:
+        got = _traced(set_frame, name, a, 0.5)
+    except CheckFailed as exc:
+        return _fail(name, str(exc).split(": ", 1)[1] + " (JAX arrays are immutable: a.at[...].set(...))",
+                     raise_on_failure)
+    problem = _jax_problem(got, "set_frame") or array_problem(got, expected, "the result", 0.0, padded=True)
+    if problem is not None:
+        return _fail(name, problem, raise_on_failure)
+    return _ok(name, "pure: a new array, traceable by jit")
+
+
+def check_jax_power(power: Fn, *, raise_on_failure: bool = True) -> bool:
+    """``power`` must be a jitted function with ``n`` static: power(x, n) = x ** n by a loop."""
+    import jax
+    import jax.numpy as jnp
+
+    name = "check_jax_power"
+    x = jnp.arange(1.0, 5.0, dtype=jnp.float32)  # explicit: another library may have enabled x64
+    try:
+        got = power(x, 3)
+    except (jax.errors.ConcretizationTypeError, jax.errors.TracerIntegerConversionError, TypeError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        return _fail(name, f"n is traced, so range(n) cannot run: make n static ({first})", raise_on_failure)
+    if not hasattr(power, "lower"):
+        return _fail(name, "power is not jitted: wrap it with jax.jit(..., static_argnums=...)",
+            raise_on_failure)
+    problem = _jax_problem(got, "power") or array_problem(
+        jnp.atleast_2d(got), np.atleast_2d(np.arange(1.0, 5.0, dtype=np.float32) ** 3), "x ** 3", 1e-4)
+    if problem is not None:
+        return _fail(name, problem, raise_on_failure)
+    return _ok(name, "jitted, n static, one trace per value of n")
+
+
+def check_jax_fori(repeat_step: Fn, *, raise_on_failure: bool = True) -> bool:
+    """``repeat_step(u, v, steps)``: ``steps`` applications of a step with ``lax.fori_loop``."""
+    import jax.numpy as jnp
+
+    name = "check_jax_fori"
+    u0, v0 = seeded_state()
+    expected = _reference_steps(u0, v0, 7)
+    try:
+        got = _traced(repeat_step, name, jnp.asarray(u0), jnp.asarray(v0), 7)
+    except CheckFailed as exc:
+        return _fail(name, str(exc).split(": ", 1)[1] + " (steps is traced: use lax.fori_loop, not range)",
+                     raise_on_failure)
+    problem = _jax_problem(got, "repeat_step") or _state_problem(got, expected, model.tolerance("float32"))
+    if problem is not None:
+        return _fail(name, problem, raise_on_failure)
+    return _ok(name, "7 steps under jit with a traced step count agree with the numpy backend")
+
+
+def check_jax_vmap(batched: Fn, *, raise_on_failure: bool = True) -> bool:
+    """``batched(stack)``: the Laplacian of each padded grid of a (batch, R+2, C+2) stack."""
+    import jax.numpy as jnp
+
+    name = "check_jax_vmap"
+    u, v = seeded_state()
+    stack = np.stack([u, v, 1.0 - u])
+    expected = np.stack([model.laplacian(a) for a in stack])
+    got = batched(jnp.asarray(stack))
+    problem = _jax_problem(got, "batched")
+    if problem is None:
+        arr = np.asarray(got)
+        if arr.shape != expected.shape:
+            problem = f"the result has shape {arr.shape}, expected {expected.shape} (one Laplacian per grid)"
+        else:
+            for k in range(len(stack)):
+                problem = array_problem(arr[k], expected[k], f"grid {k} of the batch", ONE_STEP_TOL)
+                if problem:
+                    break
+    if problem is not None:
+        return _fail(name, problem, raise_on_failure)
+    return _ok(name, f"{len(stack)} grids, one Laplacian each")
+
+
+def check_jax_laplacian(laplacian: Fn, *, generic: bool = False, raise_on_failure: bool = True) -> bool:
+    """A JAX Laplacian: ``laplacian(a)`` (nine terms) or ``laplacian(a, weights)`` (any 3x3)."""
+    import jax.numpy as jnp
+
+    name = "check_jax_laplacian"
+    u, _ = seeded_state()
+    stencils = [model.STENCIL_9, model.STENCIL_5] if generic else [model.STENCIL_9]
+    for stencil in stencils:
+        expected = np.asarray(model.laplacian_weighted(u, stencil), dtype=np.float32)
+        args: tuple[Any, ...] = (jnp.asarray(u),)
+        if generic:
+            args = (*args, jnp.asarray(stencil, dtype=jnp.float32))
+        try:
+            got = _traced(laplacian, name, *args)
+        except CheckFailed as exc:
+            return _fail(name, str(exc).split(": ", 1)[1], raise_on_failure)
+        label = "the 9-point" if stencil == model.STENCIL_9 else "the 5-point"
+        problem = _jax_problem(got, "laplacian") or array_problem(got, expected, f"{label} Laplacian",
+                                                                  ONE_STEP_TOL)
+        if problem is not None and "value at" in problem and stencil == model.STENCIL_9:
+            problem += _centre_hint(np.asarray(got), expected, u)
+        if problem is not None:
+            return _fail(name, problem, raise_on_failure)
+    kinds = "9-point and 5-point weights" if generic else "nine terms"
+    return _ok(name, f"{kinds}, under jit")
+
+
+def check_jax_advance(advance: Fn, *, raise_on_failure: bool = True) -> bool:
+    """``advance(u, v, steps) -> (u, v)`` in JAX: agrees with the numpy backend for 5 and 12 steps."""
+    import jax.numpy as jnp
+
+    name = "check_jax_advance"
+    u0, v0 = seeded_state()
+    for steps in (5, 12):
+        expected = _reference_steps(u0, v0, steps)
+        got = advance(jnp.asarray(u0), jnp.asarray(v0), steps)
+        problem = _jax_problem(got, "advance") or _state_problem(got, expected, model.tolerance("float32"))
+        if problem is not None:
+            return _fail(name, f"after {steps} steps: {problem}", raise_on_failure)
+    return _ok(name, "5 and 12 steps agree with the numpy backend")

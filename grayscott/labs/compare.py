@@ -1,0 +1,82 @@
+"""The last cell of each notebook: the student's implementation against the package's backend.
+
+Both run the same number of steps from the same initial state on the same grid; each is
+warmed up first (Numba and JAX compile on the first call, and a timing that includes the
+compilation says nothing about the steps), then timed once. The result says whether they
+agree (``model.tolerance``) and how their times per step compare.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from grayscott import backends, model
+from grayscott.labs.size import lab_params
+
+#: ``run(u0, v0, steps) -> (u, v)``: the student's whole run, padded arrays in and out.
+Run = Callable[[np.ndarray, np.ndarray, int], Any]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    backend: str
+    steps: int
+    rows: int
+    cols: int
+    yours_ms_per_step: float
+    backend_ms_per_step: float
+    max_difference: float
+    tolerance: float
+
+    @property
+    def agree(self) -> bool:
+        return self.max_difference <= self.tolerance
+
+    @property
+    def speedup(self) -> float:
+        """How many times faster the backend is than yours (< 1: yours is faster)."""
+        return self.yours_ms_per_step / self.backend_ms_per_step
+
+
+def compare_with_backend(run: Run, backend: str, steps: int,
+                         params: model.Params | None = None) -> Comparison:
+    """Run ``run`` and the backend ``backend`` for ``steps`` steps and print the comparison."""
+    params = params or lab_params()
+    u0, v0 = model.initial_state(params)
+
+    b = backends.create(backend, params)
+    b.load(u0, v0)
+    b.advance(1)  # warm-up: compilation, first touch of the buffers
+    b.synchronize()
+    b.load(u0, v0)
+    start = time.perf_counter()
+    b.advance(steps)
+    b.synchronize()
+    backend_s = time.perf_counter() - start
+    ref_u, ref_v = b.fetch_state()
+
+    np.asarray(run(u0.copy(), v0.copy(), 1)[1])  # warm-up, result forced to the host
+    start = time.perf_counter()
+    u, v = run(u0.copy(), v0.copy(), steps)
+    v = np.asarray(v)  # waits for asynchronous libraries (JAX)
+    yours_s = time.perf_counter() - start
+    u = np.asarray(u)
+
+    if u.shape != ref_u.shape or v.shape != ref_v.shape:
+        raise ValueError(f"your run returned shapes {u.shape}, {v.shape}; expected padded {ref_u.shape}")
+    diff = float(max(np.abs(u - ref_u).max(), np.abs(v - ref_v).max()))
+    result = Comparison(backend, steps, params.rows, params.cols, 1e3 * yours_s / steps,
+                        1e3 * backend_s / steps, diff, model.tolerance(params.dtype))
+    print(f"{params.rows}x{params.cols}, {steps} steps, {params.dtype}")
+    print(f"  yours          {result.yours_ms_per_step:9.3f} ms/step")
+    faster = (f"the backend is {result.speedup:.2f}x faster" if result.speedup >= 1
+              else f"yours is {1 / result.speedup:.2f}x faster")
+    print(f"  {backend:<14} {result.backend_ms_per_step:9.3f} ms/step  ({faster})")
+    verdict = "agree" if result.agree else "DISAGREE"
+    print(f"  max |difference| {diff:.2e} (tolerance {result.tolerance:g}): {verdict}")
+    return result

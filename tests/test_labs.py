@@ -1,0 +1,432 @@
+"""The lab notebooks: committed clean, solutions run, tutorials stop at their first gap, checks judge.
+
+Notebooks run with nbclient in a fresh kernel (the venv's Python) under
+``GRAYSCOTT_LAB_SIZE=tiny``, from a temporary directory (no reliance on relative paths).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grayscott import model
+from grayscott.labs import build, checks, size
+from tests.conftest import use_backend
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+LABS = Path(__file__).resolve().parents[1] / "labs"
+SOLUTIONS = build.solution_notebooks(LABS)
+TUTORIALS = [build.tutorial_path(p) for p in SOLUTIONS]
+ALL_NOTEBOOKS = sorted(LABS.rglob("*.ipynb"))
+#: Backends each notebook needs (beyond numpy), by file-name prefix.
+NEEDS = {"4_": ("numba", "numba-parallel"), "5_": ("jax-3x3",), "6_": ("jax-3x3", "jax-generic")}
+TIME_LIMIT_S = 60
+
+
+def needs(path: Path) -> tuple[str, ...]:
+    return ("numpy", *next((v for k, v in NEEDS.items() if path.name.startswith(k)), ()))
+
+
+def execute(path: Path, nb: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> float:
+    """Run ``nb`` (read from ``path``) in place; its cells get their outputs, errors included."""
+    for name in needs(path):
+        use_backend(name)
+    monkeypatch.setenv("GRAYSCOTT_LAB_SIZE", "tiny")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba-cache"))
+    monkeypatch.setenv("MPLBACKEND", "agg")
+    client = nbclient.NotebookClient(nb, timeout=TIME_LIMIT_S, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    start = time.perf_counter()
+    try:
+        client.execute()
+    finally:
+        elapsed = time.perf_counter() - start
+        print(f"{path.relative_to(LABS)}: {elapsed:.1f} s")
+    return elapsed
+
+
+def test_the_six_cpu_notebooks_exist() -> None:
+    names = [p.name for p in SOLUTIONS if p.parent.parent.name == "cpu"]
+    assert names == ["1_Optimization.ipynb", "2_Numpy.ipynb", "3_Python_Implementation.ipynb",
+                     "4_Numba_Implementation.ipynb", "5_JAX.ipynb", "6_JAX_Implementation.ipynb"]
+    assert all(t.exists() for t in TUTORIALS)
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: str(p.relative_to(LABS)))
+def test_notebook_committed_without_outputs(path: Path) -> None:
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    for index, cell in enumerate(raw["cells"]):
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [], f"cell {index} has outputs: clear them before committing"
+            assert cell["execution_count"] is None, f"cell {index} has an execution count"
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: str(p.relative_to(LABS)))
+def test_tutorial_is_the_generator_output(solution: Path) -> None:
+    tutorial = build.tutorial_path(solution)
+    assert tutorial.read_text(encoding="utf-8") == build.render_tutorial(solution), \
+        f"{tutorial} is stale: run `make labs`"
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: str(p.relative_to(LABS)))
+def test_solution_notebook_runs(solution: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    nb = nbformat.read(solution, as_version=4)
+    elapsed = execute(solution, nb, tmp_path, monkeypatch)
+    assert elapsed < TIME_LIMIT_S
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "correct (" in text, "no check cell reported a correct answer"
+    assert "NOT YET" not in text
+    assert ": agree" in text, "the comparison with the package's backend did not agree"
+
+
+def first_gap(nb: object) -> int:
+    for index, cell in enumerate(nb.cells):  # type: ignore[attr-defined]
+        if cell.cell_type == "code" and "raise NotImplementedError(\"exercise: " in cell.source:
+            return index
+    raise AssertionError("the tutorial has no gap")
+
+
+@pytest.mark.parametrize("tutorial", TUTORIALS, ids=lambda p: str(p.relative_to(LABS)))
+def test_tutorial_stops_at_its_first_gap(tutorial: Path, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    nb = nbformat.read(tutorial, as_version=4)
+    gap = first_gap(nb)
+    with pytest.raises(nbclient.exceptions.CellExecutionError) as failure:
+        execute(tutorial, nb, tmp_path, monkeypatch)
+    assert failure.value.ename == "NotImplementedError", failure.value
+    assert "exercise: " in failure.value.evalue
+    failed = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+              and any(o.get("output_type") == "error" for o in c.outputs)]
+    next_code = next(i for i in range(gap + 1, len(nb.cells)) if nb.cells[i].cell_type == "code")
+    assert failed and failed[0] in (gap, next_code), \
+        f"failed at cell {failed}, the first gap is cell {gap} (its check is cell {next_code})"
+
+
+# --- the generator -------------------------------------------------------------------------
+
+def test_strip_solutions_keeps_indentation_and_hint() -> None:
+    source = ('def f(x):\n    ### BEGIN SOLUTION: return "x" doubled\n    return 2 * x\n'
+              '    ### END SOLUTION\nprint(f(1))')
+    out, gaps = build.strip_solutions(source)
+    assert gaps == 1
+    assert out == ('def f(x):\n    # YOUR CODE HERE\n'
+                   '    raise NotImplementedError("exercise: return \\"x\\" doubled")\nprint(f(1))')
+    compile(out, "cell", "exec")
+
+
+@pytest.mark.parametrize("source", [
+    "### BEGIN SOLUTION: a\nx = 1\n",                               # no END
+    "x = 1\n### END SOLUTION\n",                                    # no BEGIN
+    "### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n",                # no hint
+    "### BEGIN SOLUTION: a\n### BEGIN SOLUTION: b\n### END SOLUTION\n",
+])
+def test_strip_solutions_rejects_bad_markup(source: str) -> None:
+    with pytest.raises(build.SolutionMarkupError):
+        build.strip_solutions(source)
+
+
+def test_build_check_mode(tmp_path: Path) -> None:
+    solutions = tmp_path / "cpu" / "solutions"
+    solutions.mkdir(parents=True)
+    (solutions / "1_X.ipynb").write_bytes(SOLUTIONS[0].read_bytes())
+    assert build.main(["--labs", str(tmp_path), "--check"]) == 1  # no tutorial yet
+    assert build.main(["--labs", str(tmp_path)]) == 0
+    assert build.main(["--labs", str(tmp_path), "--check"]) == 0
+    assert "YOUR CODE HERE" in (tmp_path / "cpu" / "tutorial" / "1_X.ipynb").read_text()
+
+
+# --- grid size ------------------------------------------------------------------------------
+
+def test_grid_size_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GRAYSCOTT_LAB_SIZE", raising=False)
+    assert size.grid_size() == (1080, 1920)
+    assert size.by_size(tiny=1, small=2, full=3) == 3
+    monkeypatch.setenv("GRAYSCOTT_LAB_SIZE", "tiny")
+    assert size.grid_size() == (64, 96)
+    assert size.lab_params().shape == (64, 96)
+    assert size.by_size(tiny=1, small=2, full=3) == 1
+    monkeypatch.setenv("GRAYSCOTT_LAB_SIZE", "Small")
+    assert size.grid_size() == (270, 480)
+    monkeypatch.setenv("GRAYSCOTT_LAB_SIZE", "huge")
+    with pytest.raises(Exception, match="huge"):
+        size.grid_size()
+
+
+# --- the checks judge right and wrong answers ------------------------------------------------
+
+def lap_right(a):  # type: ignore[no-untyped-def]
+    return model.laplacian(a)
+
+
+def lap_centre_minus_4(a):  # type: ignore[no-untyped-def]
+    return model.laplacian(a) + 4.0 * a[1:-1, 1:-1]
+
+
+def lap_writes_frame(a):  # type: ignore[no-untyped-def]
+    a[0, :] = 0.0
+    return model.laplacian(a)
+
+
+def lap_float64(a):  # type: ignore[no-untyped-def]
+    return model.laplacian(a.astype(np.float64))
+
+
+def lap_padded(a):  # type: ignore[no-untyped-def]
+    out = np.zeros_like(a)
+    out[1:-1, 1:-1] = model.laplacian(a)
+    return out
+
+
+def lap_nan(a):  # type: ignore[no-untyped-def]
+    out = model.laplacian(a)
+    out[3, 4] = np.nan
+    return out
+
+
+@pytest.mark.parametrize(("fn", "message"), [
+    (lap_centre_minus_4, "centre weight of -4 instead of -8"),
+    (lap_writes_frame, "modified its input"),
+    (lap_float64, "dtype float64, expected float32"),
+    (lap_padded, "padded shape"),
+    (lap_nan, r"NaN/inf values, the first at cell \(3, 4\)"),
+])
+def test_check_laplacian_rejects(fn, message: str, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(checks.CheckFailed, match=message):
+        checks.check_laplacian(fn)
+    assert "NOT YET" in capsys.readouterr().out
+    assert checks.check_laplacian(fn, raise_on_failure=False) is False
+
+
+def test_check_laplacian_accepts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert checks.check_laplacian(lap_right) is True
+    assert "correct" in capsys.readouterr().out
+
+
+def step_right(u, v, du, dv, feed, kill, dt):  # type: ignore[no-untyped-def]
+    u2, v2 = u.copy(), v.copy()
+    u2[1:-1, 1:-1], v2[1:-1, 1:-1] = model.react(u[1:-1, 1:-1], v[1:-1, 1:-1], model.laplacian(u),
+                                                 model.laplacian(v), du, dv, feed, kill, dt)
+    return u2, v2
+
+
+def step_no_feed(u, v, du, dv, feed, kill, dt):  # type: ignore[no-untyped-def]
+    return step_right(u, v, du, dv, 0.0, kill, dt)
+
+
+def step_whole_array(u, v, du, dv, feed, kill, dt):  # type: ignore[no-untyped-def]
+    u2, v2 = step_right(u, v, du, dv, feed, kill, dt)
+    v2[0, 0] = 0.5  # the frame
+    return u2, v2
+
+
+def step_interior_only(u, v, du, dv, feed, kill, dt):  # type: ignore[no-untyped-def]
+    u2, v2 = step_right(u, v, du, dv, feed, kill, dt)
+    return u2[1:-1, 1:-1], v2[1:-1, 1:-1]
+
+
+def step_one_array(u, v, du, dv, feed, kill, dt):  # type: ignore[no-untyped-def]
+    return step_right(u, v, du, dv, feed, kill, dt)[1]
+
+
+@pytest.mark.parametrize(("fn", "message"), [
+    (step_no_feed, r"value at padded cell \(\d+, \d+\)"),
+    (step_whole_array, "boundary frame of v"),
+    (step_interior_only, "that is the interior"),
+    (step_one_array, "expected a pair"),
+])
+def test_check_step_rejects(fn, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(checks.CheckFailed, match=message):
+        checks.check_step(fn)
+
+
+def test_check_step_accepts() -> None:
+    assert checks.check_step(step_right) is True
+    assert checks.check_step(step_right, steps=3) is True
+
+
+def test_check_numba_step() -> None:
+    use_backend("numba")
+    import numba
+
+    with pytest.raises(checks.CheckFailed, match="plain Python function"):
+        checks.check_numba_step(step_right)
+    serial = numba.njit(_numba_step)
+    assert checks.check_numba_step(serial) is True
+    with pytest.raises(checks.CheckFailed, match="parallel=True"):
+        checks.check_numba_step(serial, parallel=True)
+    wrong = numba.njit(_numba_step_wrong)
+    with pytest.raises(checks.CheckFailed, match="value at padded cell"):
+        checks.check_numba_step(wrong)
+
+
+def _numba_step(u, v, du, dv, feed, kill, dt):  # type: ignore[no-untyped-def]
+    u2, v2 = u.copy(), v.copy()
+    for i in range(1, u.shape[0] - 1):
+        for j in range(1, u.shape[1] - 1):
+            lu = (u[i - 1, j - 1] + u[i - 1, j] + u[i - 1, j + 1] + u[i, j - 1] - 8.0 * u[i, j]
+                  + u[i, j + 1] + u[i + 1, j - 1] + u[i + 1, j] + u[i + 1, j + 1])
+            lv = (v[i - 1, j - 1] + v[i - 1, j] + v[i - 1, j + 1] + v[i, j - 1] - 8.0 * v[i, j]
+                  + v[i, j + 1] + v[i + 1, j - 1] + v[i + 1, j] + v[i + 1, j + 1])
+            uvv = u[i, j] * v[i, j] * v[i, j]
+            u2[i, j] = u[i, j] + dt * (du * lu - uvv + feed * (1.0 - u[i, j]))
+            v2[i, j] = v[i, j] + dt * (dv * lv + uvv - (feed + kill) * v[i, j])
+    return u2, v2
+
+
+def _numba_step_wrong(u, v, du, dv, feed, kill, dt):  # type: ignore[no-untyped-def]
+    u2, v2 = u.copy(), v.copy()
+    for i in range(1, u.shape[0] - 1):
+        for j in range(1, u.shape[1] - 1):  # updates in place: reads new neighbours
+            u[i, j] = u[i, j] + dt * du * (u[i - 1, j] + u[i + 1, j] - 2.0 * u[i, j])
+            u2[i, j] = u[i, j]
+    return u2, v2
+
+
+def test_notebook_1_checks(capsys: pytest.CaptureFixture[str]) -> None:
+    import timeit
+    import tracemalloc
+
+    def time_ms(fn, *args, number=10):  # type: ignore[no-untyped-def]
+        return 1e3 * timeit.timeit(lambda: fn(*args), number=number) / number
+
+    def time_seconds(fn, *args, number=10):  # type: ignore[no-untyped-def]
+        return timeit.timeit(lambda: fn(*args), number=number) / number
+
+    def peak(fn, *args):  # type: ignore[no-untyped-def]
+        tracemalloc.start()
+        try:
+            fn(*args)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    def current(fn, *args):  # type: ignore[no-untyped-def]
+        tracemalloc.start()
+        try:
+            fn(*args)
+            return tracemalloc.get_traced_memory()[0]  # after the call: the temporaries are gone
+        finally:
+            tracemalloc.stop()
+
+    assert checks.check_time_ms(time_ms) is True
+    with pytest.raises(checks.CheckFailed, match="seconds"):
+        checks.check_time_ms(time_seconds)
+    assert checks.check_peak_bytes(peak) is True
+    with pytest.raises(checks.CheckFailed, match="two live 8 MB arrays measured"):
+        checks.check_peak_bytes(current)
+
+
+def test_notebook_2_checks() -> None:
+    def diffuse(x, d):  # type: ignore[no-untyped-def]
+        out = x.copy()
+        out[1:-1] = x[1:-1] + d * (x[:-2] - 2 * x[1:-1] + x[2:])
+        return out
+
+    def diffuse_in_place(x, d):  # type: ignore[no-untyped-def]
+        x[1:-1] = x[1:-1] + d * (x[:-2] - 2 * x[1:-1] + x[2:])
+        return x
+
+    def diffuse_shifted(x, d):  # type: ignore[no-untyped-def]
+        out = x.copy()
+        out[1:-1] = x[1:-1] + d * (x[:-2] - 2 * x[1:-1] + x[1:-1])
+        return out
+
+    assert checks.check_diffuse_1d(diffuse) is True
+    with pytest.raises(checks.CheckFailed, match="modified its input"):
+        checks.check_diffuse_1d(diffuse_in_place)
+    with pytest.raises(checks.CheckFailed, match=r"value at index \("):
+        checks.check_diffuse_1d(diffuse_shifted)
+
+    assert checks.check_interior_view(lambda a: a[1:-1, 1:-1]) is True
+    with pytest.raises(checks.CheckFailed, match="is a copy"):
+        checks.check_interior_view(lambda a: a[1:-1, 1:-1].copy())
+    with pytest.raises(checks.CheckFailed, match="shape"):
+        checks.check_interior_view(lambda a: a[1:, 1:])
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    def threaded(fn, args):  # type: ignore[no-untyped-def]
+        with ThreadPoolExecutor(len(args)) as pool:
+            return list(pool.map(fn, args))
+
+    assert checks.check_threaded(threaded) is True
+    with pytest.raises(checks.CheckFailed, match="calling thread"):
+        checks.check_threaded(lambda fn, args: [fn(a) for a in args])
+    with pytest.raises(checks.CheckFailed, match="argument order"):
+        checks.check_threaded(lambda fn, args: threaded(fn, args)[::-1])
+
+
+def test_jax_checks() -> None:
+    use_backend("jax-3x3")
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+    from jax.scipy.signal import correlate2d
+
+    def set_frame(a, value):  # type: ignore[no-untyped-def]
+        a = a.at[0, :].set(value).at[-1, :].set(value)
+        return a.at[:, 0].set(value).at[:, -1].set(value)
+
+    def set_frame_mutating(a, value):  # type: ignore[no-untyped-def]
+        a[0, :] = value
+        return a
+
+    assert checks.check_jax_set_frame(set_frame) is True
+    with pytest.raises(checks.CheckFailed, match="immutable"):
+        checks.check_jax_set_frame(set_frame_mutating)
+    with pytest.raises(checks.CheckFailed, match=r"value at padded cell \(\d+, 0\)"):
+        checks.check_jax_set_frame(lambda a, value: a.at[0, :].set(value).at[-1, :].set(value))
+
+    def power_loop(x, n):  # type: ignore[no-untyped-def]
+        r = jnp.ones_like(x)
+        for _ in range(n):
+            r = r * x
+        return r
+
+    assert checks.check_jax_power(jax.jit(power_loop, static_argnums=1)) is True
+    with pytest.raises(checks.CheckFailed, match="make n static"):
+        checks.check_jax_power(jax.jit(power_loop))
+    with pytest.raises(checks.CheckFailed, match="not jitted"):
+        checks.check_jax_power(power_loop)
+
+    coefficients = checks.CHECK_PARAMS.coefficients()
+
+    def body(_, state):  # type: ignore[no-untyped-def]
+        u, v = state
+        un, vn = model.react(u[1:-1, 1:-1], v[1:-1, 1:-1], model.laplacian(u), model.laplacian(v),
+                             *coefficients)
+        return u.at[1:-1, 1:-1].set(un), v.at[1:-1, 1:-1].set(vn)
+
+    def repeat(u, v, steps):  # type: ignore[no-untyped-def]
+        return lax.fori_loop(0, steps, body, (u, v))
+
+    def repeat_python(u, v, steps):  # type: ignore[no-untyped-def]
+        for i in range(steps):
+            u, v = body(i, (u, v))
+        return u, v
+
+    assert checks.check_jax_fori(repeat) is True
+    with pytest.raises(checks.CheckFailed, match="fori_loop"):
+        checks.check_jax_fori(repeat_python)
+    with pytest.raises(checks.CheckFailed, match="after 5 steps"):
+        checks.check_jax_advance(lambda u, v, n: repeat(u, v, n - 1))
+    assert checks.check_jax_advance(jax.jit(repeat)) is True
+    with pytest.raises(checks.CheckFailed, match="expected JAX arrays"):
+        checks.check_jax_advance(lambda u, v, n: tuple(np.asarray(a) for a in repeat(u, v, n)))
+
+    assert checks.check_jax_vmap(jax.vmap(model.laplacian)) is True
+    with pytest.raises(checks.CheckFailed, match="one Laplacian per grid"):
+        checks.check_jax_vmap(lambda stack: model.laplacian(stack[0]))
+
+    assert checks.check_jax_laplacian(lambda a, w: correlate2d(a, w, mode="valid"), generic=True) is True
+    assert checks.check_jax_laplacian(model.laplacian) is True
+    with pytest.raises(checks.CheckFailed, match="5-point"):
+        checks.check_jax_laplacian(lambda a, w: model.laplacian(a), generic=True)
+    with pytest.raises(checks.CheckFailed, match="centre weight of -9"):
+        checks.check_jax_laplacian(lambda a: model.laplacian(a) - a[1:-1, 1:-1])
