@@ -89,6 +89,10 @@ LOCK = $(BIN)/uv pip compile pyproject.toml --python-version 3.13 \
 lock: $(VENV)/.test-deps ## Regenerate requirements/*.lock.txt (what the images install)
 	$(LOCK) --extra numba --extra jax --extra render -o requirements/cpu.lock.txt
 	$(LOCK) --extra cuda --extra render -o requirements/gpu.lock.txt
+	$(LOCK) --extra numba --extra jax --extra render --extra jupyter-image \
+		-c requirements/cpu.lock.txt -o requirements/cpu-jupyter.lock.txt
+	$(LOCK) --extra cuda --extra render --extra jupyter-image \
+		-c requirements/gpu.lock.txt -o requirements/gpu-jupyter.lock.txt
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache

@@ -28,6 +28,19 @@ class DockerRuntime(Runtime):
                                 capture_output=True, text=True, check=False)
         return int(result.stdout.strip()) if result.returncode == 0 else None
 
+    def exec_in(self, name: str, args: list[str]) -> subprocess.CompletedProcess[str]:
+        """Run a command inside a running container."""
+        return subprocess.run([self.program, "exec", name, *args], capture_output=True,
+                              text=True, check=False)
+
+    def logs(self, name: str) -> str:
+        result = subprocess.run([self.program, "logs", name], capture_output=True, text=True,
+                                check=False)
+        return result.stdout + result.stderr
+
+    def stop(self, name: str) -> None:
+        subprocess.run([self.program, "rm", "--force", name], capture_output=True, check=False)
+
     def gpu_options(self) -> list[str]:
         return ["--gpus", "all"]
 

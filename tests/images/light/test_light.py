@@ -1,16 +1,22 @@
-"""The light image: its entrypoint is the grayscott CLI (batch jobs, ``apptainer run``)."""
+"""The light image: its entrypoint is the grayscott CLI (batch jobs, ``apptainer run``).
+
+Child images keep ``gslab-light`` (their own entrypoints serve), so these tests call it by
+name; only the default-command test is the light flavour's own.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import h5py
+import pytest
 
 from grayscott import variants
 from grayscott.launcher.runtime import Mount
 from tests.images.conftest import Container
 
 
+@pytest.mark.own_flavour
 def test_default_command_is_the_smoke_test(container: Container, variant: variants.Variant) -> None:
     result = container.run(env={"COLUMNS": "200"})
     assert "grayscott smoke" in result.stdout
@@ -18,8 +24,8 @@ def test_default_command_is_the_smoke_test(container: Container, variant: varian
 
 
 def test_batch_run_writes_hdf5_to_the_mounted_workdir(container: Container, workdir: Path) -> None:
-    container.run("run", "-b", "numba-parallel", "-r", "64", "-c", "96", "-n", "3", "-s", "10",
-                  "-o", "/work/out.h5", user="12345:100", read_only=True,
+    container.run("gslab-light", "run", "-b", "numba-parallel", "-r", "64", "-c", "96", "-n", "3", "-s", "10",
+                  "-o", "/work/out.h5", exec_=True, user="12345:100", read_only=True,
                   mounts=(Mount(workdir, "/work"),))
     out = workdir / "out.h5"
     assert out.stat().st_uid == 12345
@@ -30,7 +36,7 @@ def test_batch_run_writes_hdf5_to_the_mounted_workdir(container: Container, work
 
 
 def test_bad_input_is_one_line_and_exit_2(container: Container) -> None:
-    result = container.run("run", "-b", "fortran", expect_rc=2)
+    result = container.run("gslab-light", "run", "-b", "fortran", exec_=True, expect_rc=2)
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "unknown backend" in errors[0]
     assert "Traceback" not in result.stderr

@@ -1,0 +1,25 @@
+#!/bin/bash
+# Start JupyterLab on $JUPYTER_PORT (8888), or hand over to jupyterhub-singleuser when a hub
+# started us (JUPYTERHUB_API_TOKEN is set). Outside a hub the server always wants a token:
+# $JUPYTER_TOKEN when given, else one Jupyter generates and prints in the URL below.
+set -euo pipefail
+if [ ! -w "${HOME:-/nonexistent}" ]; then
+    export HOME=/tmp/home
+fi
+mkdir -p "$HOME" "${JUPYTER_RUNTIME_DIR}" "${JUPYTER_DATA_DIR}" "${IPYTHONDIR}" \
+    "${NUMBA_CACHE_DIR:-/tmp/numba-cache}" "${MPLCONFIGDIR:-/tmp/matplotlib}"
+
+# The labs: a copy the student can edit, once, in the work directory when it is writable.
+workdir=${GRAYSCOTT_WORKDIR:-/work}
+if [ -d "${GRAYSCOTT_LABS:-/opt/labs}" ] && [ -w "$workdir" ] && [ ! -e "$workdir/labs" ]; then
+    cp -r "${GRAYSCOTT_LABS:-/opt/labs}" "$workdir/labs"
+fi
+
+if [ -n "${JUPYTERHUB_API_TOKEN:-}" ]; then
+    exec jupyterhub-singleuser --ip=0.0.0.0 "$@"
+fi
+if [ -n "${JUPYTER_TOKEN+set}" ] && [ -z "${JUPYTER_TOKEN}" ]; then
+    echo "error: JUPYTER_TOKEN is empty; the lab never serves without a token" >&2
+    exit 2
+fi
+exec jupyter lab --ip=0.0.0.0 --port="${JUPYTER_PORT:-8888}" "$@"

@@ -1,0 +1,60 @@
+"""The code-server layer: VS Code in the browser, never without a password, offline.
+
+Inherited by the jupyter images, whose entrypoint is JupyterLab: the tests start
+``start-code-server`` by name.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import AbstractContextManager
+from typing import Any
+from urllib.parse import urlencode
+
+from tests.images.conftest import Container, Server, location_path
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def code_server(container: Container, **options: Any) -> AbstractContextManager[Server]:
+    """Serve code-server from the image (by name: child images have other entrypoints)."""
+    return container.serve(8080, "start-code-server", health="/healthz", exec_=True, **options)
+
+
+def login(server: Server, password: str) -> tuple[int, dict[str, str]]:
+    status, headers, _ = server.request("POST", "/login", urlencode({"password": password}), FORM)
+    return status, headers
+
+
+def test_serves_behind_a_generated_password(container: Container) -> None:
+    with code_server(container, user="12345:100", read_only=True) as server:
+        status, _, body = server.request("GET", "/healthz")
+        assert status == 200 and '"status"' in body
+        status, headers, _ = server.request("GET", "/")
+        assert status == 302 and location_path(headers).endswith("login")
+        match = re.search(r"password \(generated.*\): (\S+)", server.logs())
+        assert match, server.logs()
+        assert "set-cookie" not in {k.lower() for k in login(server, "wrong-password")[1]}
+        status, headers = login(server, match.group(1))
+        assert status == 302 and "code-server-session" in str(headers)
+
+
+def test_password_from_the_environment(container: Container) -> None:
+    with code_server(container, env={"PASSWORD": "school-2026"}) as server:
+        assert "generated" not in server.logs()
+        status, headers = login(server, "school-2026")
+        assert status == 302 and "code-server-session" in str(headers)
+
+
+def test_offline_flags_and_baked_extension(container: Container) -> None:
+    with code_server(container, env={"PASSWORD": "x"}) as server:
+        args = server.exec("ps", "-eo", "args")
+        assert "--disable-update-check" in args and "--disable-telemetry" in args
+    extensions = container.run("code-server", "--extensions-dir", "/opt/code-server/extensions",
+                               "--list-extensions", exec_=True, read_only=True,
+                               user="12345:100").stdout
+    assert "grayscott.gray-scott-lab" in extensions
+
+
+def test_no_compiler_ships(container: Container) -> None:
+    assert container.sh("command -v gcc cc g++ make node-gyp | wc -l") == "0"

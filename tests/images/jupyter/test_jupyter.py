@@ -1,0 +1,67 @@
+"""The jupyter layer: JupyterLab behind a token, code-server through the proxy, the labs run
+in the image, and the hub's single-user server is there."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from grayscott.launcher.runtime import Mount
+from tests.images.conftest import Container
+
+ARBITRARY = "12345:100"
+
+
+def token_from(logs: str) -> str:
+    match = re.search(r"\?token=([0-9a-f]+)", logs)
+    assert match, logs
+    return match.group(1)
+
+
+def test_lab_requires_a_token(container: Container, workdir: Path) -> None:
+    with container.serve(8888, health="/api", user=ARBITRARY, read_only=True,
+                         mounts=(Mount(workdir, "/work"),)) as server:
+        token = token_from(server.logs())
+        assert len(token) >= 32
+        assert server.request("GET", "/api/contents")[0] == 403
+        status, _, body = server.request("GET", f"/api/contents?token={token}")
+        assert status == 200
+        names = {item["name"] for item in json.loads(body)["content"]}
+        assert "labs" in names  # the labs were copied into the student's work directory
+    assert (workdir / "labs" / "cpu" / "tutorial").is_dir()
+    assert (workdir / "labs").stat().st_uid == 12345
+
+
+def test_token_from_the_environment_and_never_empty(container: Container) -> None:
+    with container.serve(8888, health="/api", env={"JUPYTER_TOKEN": "school-token"}) as server:
+        assert server.request("GET", "/api/contents?token=school-token")[0] == 200
+        assert server.request("GET", "/api/contents?token=wrong")[0] == 403
+    result = container.run(env={"JUPYTER_TOKEN": ""}, expect_rc=2)
+    assert "never serves without a token" in result.stderr
+
+
+def test_code_server_opens_through_the_proxy(container: Container) -> None:
+    with container.serve(8888, health="/api", user=ARBITRARY, read_only=True,
+                         env={"JUPYTER_TOKEN": "t"}) as server:
+        assert server.request("GET", "/code-server/healthz")[0] in (302, 403)  # no token
+        status, _, body = server.request("GET", "/code-server/healthz?token=t")
+        assert status == 200 and '"status"' in body, body
+        status, _, body = server.request("GET", "/lab/api/settings?token=t")
+        assert status == 200
+
+
+def test_a_lab_notebook_runs_in_the_image(container: Container, workdir: Path) -> None:
+    notebook = "/opt/labs/cpu/solutions/3_Python_Implementation.ipynb"
+    container.sh(f"cp {notebook} /work/out.ipynb && jupyter execute --inplace /work/out.ipynb",
+                 user=ARBITRARY, read_only=True, mounts=(Mount(workdir, "/work"),),
+                 env={"GRAYSCOTT_LAB_SIZE": "tiny"})
+    cells = json.loads((workdir / "out.ipynb").read_text())["cells"]
+    outputs = "".join(str(c.get("outputs", "")) for c in cells)
+    assert "correct" in outputs and "Traceback" not in outputs
+
+
+def test_hub_single_user_server_matches_jupyterhub_5(container: Container) -> None:
+    version = container.sh("python -c 'import jupyterhub; print(jupyterhub.__version__)'")
+    assert version.split(".")[0] == "5"
+    assert "jupyterhub-singleuser" in container.sh("command -v jupyterhub-singleuser")
