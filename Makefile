@@ -18,7 +18,8 @@ PORT ?= 8888
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help lab labs test lint typecheck pytest smoke bench lock images test-images clean
+comma := ,
+.PHONY: help lab labs test lint typecheck pytest smoke bench lock images podman-load test-images clean
 # A TLS-intercepting proxy's CA bundle, handed to image builds as a BuildKit secret (never
 # stored in an image). The system bundle is harmless where there is no such proxy.
 PIP_CERT_FILE ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
@@ -67,11 +68,16 @@ build/docker-bake.json: grayscott/data/variants.toml grayscott/variants.py | $(V
 	mkdir -p build
 	$(BIN)/python -m grayscott.variants bake $(PIP_CERT_FILE) > $@
 
-images: build/docker-bake.json ## Build every image variant (docker buildx bake)
+images: build/docker-bake.json ## Build every image variant (docker buildx bake), then label them
 	docker buildx bake -f $< --load
+	$(BIN)/python -m grayscott.variants label $$($(BIN)/python -m grayscott.variants names)
 
-build-%: build/docker-bake.json ## Build one variant, e.g. make build-cpu-light
+build-%: build/docker-bake.json ## Build one variant, e.g. make build-cpu-light (labels + immutable tag)
 	docker buildx bake -f $< --load $*
+	$(BIN)/python -m grayscott.variants label $*
+
+podman-load: ## Copy built images from Docker to Podman: make podman-load IMAGES=cpu-light
+	docker save $(foreach i,$(subst $(comma), ,$(IMAGES)),gray-scott-lab:$(i)) | podman load -q
 
 test-images: $(VENV)/.test-deps ## Test built images: make test-images IMAGES=cpu-light RUNTIMES=docker
 	GSLAB_TEST_IMAGES=$(IMAGES) GSLAB_TEST_RUNTIMES=$(RUNTIMES) \

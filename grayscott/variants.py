@@ -126,10 +126,16 @@ def main(argv: list[str]) -> int:
         v = get(argv[1])
         print(json.dumps({**v.__dict__, "name": v.name, "image": v.image,
                           "parent_image": v.parent_image, "layers": v.layers}, indent=2))
+    elif command == "label" and len(argv) >= 2:
+        from grayscott.imagetools import label_image
+
+        for name in argv[1:]:
+            print(label_image(get(name)))
     elif command == "bake" and len(argv) <= 2:
         print(json.dumps(bake_definition(argv[1] if len(argv) == 2 else None), indent=2))
     else:
-        print("usage: python -m grayscott.variants [names | show NAME | bake [CA_BUNDLE]]", file=sys.stderr)
+        print("usage: python -m grayscott.variants "
+              "[names | show NAME | bake [CA_BUNDLE] | label NAME...]", file=sys.stderr)
         return 2
     return 0
 

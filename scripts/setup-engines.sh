@@ -25,6 +25,23 @@ if ! command -v dockerd >/dev/null || ! docker buildx version >/dev/null 2>&1; t
 fi
 command -v debootstrap >/dev/null || apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
 
+if ! command -v podman >/dev/null; then
+    log "Podman"
+    apt-get install -y -qq --no-install-recommends podman uidmap fuse-overlayfs >/dev/null
+fi
+# On these machines containers cannot raise their rlimits (start them with lower defaults),
+# and crun refuses the host's hybrid cgroups: use runc, which Docker brought.
+if ! grep -q default_ulimits /etc/containers/containers.conf 2>/dev/null; then
+    mkdir -p /etc/containers
+    cat >> /etc/containers/containers.conf <<'CONF'
+[containers]
+default_ulimits = ["nofile=8192:8192", "nproc=8192:8192"]
+
+[engine]
+runtime = "runc"
+CONF
+fi
+
 if ! docker info >/dev/null 2>&1; then
     log "starting dockerd"
     (dockerd > /tmp/dockerd.log 2>&1 &)
@@ -61,3 +78,4 @@ CLEAN
 fi
 docker version --format 'docker {{.Server.Version}}'
 docker buildx version
+podman --version

@@ -10,12 +10,14 @@ from grayscott.launcher.runtime import LABEL, ContainerSpec, Runtime
 class DockerRuntime(Runtime):
     name = "docker"
     program = "docker"
+    #: ``info --format`` that prints the engine's version (and fails if it is not usable)
+    version_format = "{{.ServerVersion}}"
 
     def available(self) -> str | None:
         reason = super().available()
         if reason:
             return reason
-        probe = subprocess.run([self.program, "info", "--format", "{{.ServerVersion}}"],
+        probe = subprocess.run([self.program, "info", "--format", self.version_format],
                                capture_output=True, text=True, check=False)
         if probe.returncode != 0:
             return (f"the {self.name} daemon does not answer ({probe.stderr.strip()[:120]}); "

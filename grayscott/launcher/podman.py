@@ -11,6 +11,7 @@ from grayscott.launcher.runtime import ContainerSpec
 class PodmanRuntime(DockerRuntime):
     name = "podman"
     program = "podman"
+    version_format = "{{.Version.Version}}"
 
     def gpu_options(self) -> list[str]:
         return ["--device", "nvidia.com/gpu=all"]

@@ -4,6 +4,7 @@ UID with a read-only root, a writable bind-mounted work directory, no secrets, a
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from grayscott import variants
@@ -61,3 +62,20 @@ def test_size_budget(container: Container, variant: variants.Variant) -> None:
     assert size is not None
     print(f"{variant.image}: {size / 1e6:.0f} MB (budget {variant.budget_mb} MB)")
     assert size <= variant.budget_mb * 1e6, f"{size / 1e6:.0f} MB > {variant.budget_mb} MB"
+
+
+def test_labels_record_the_versions_inside(container: Container, variant: variants.Variant) -> None:
+    if not isinstance(container.runtime, DockerRuntime):
+        return
+    inspect = subprocess.run([container.runtime.program, "image", "inspect", variant.image],
+                             capture_output=True, text=True, check=True)
+    config = json.loads(inspect.stdout)[0]
+    labels = config["Config"]["Labels"]
+    inside = json.loads(container.sh("python -m grayscott.versions"))
+    assert inside["python"].startswith("3.13")
+    for key, value in inside.items():
+        assert labels[f"org.grayscott.version.{key}"] == value
+    tag = labels["org.opencontainers.image.version"]
+    assert tag.startswith(variant.name + "-") and f"py{inside['python'][:4]}" in tag
+    # the immutable tag names the same image (Podman spells it docker.io/library/...)
+    assert any(t.endswith(f"gray-scott-lab:{tag}") for t in config["RepoTags"]), config["RepoTags"]
