@@ -76,6 +76,9 @@ build-%: build/docker-bake.json ## Build one variant, e.g. make build-cpu-light 
 	docker buildx bake -f $< --load $*
 	$(BIN)/python -m grayscott.variants label $*
 
+sif-%: ## Apptainer image from the Docker one: make sif-cpu-light -> build/sif/gray-scott-lab_cpu-light.sif
+	bash scripts/apptainer/helper.sh sif $*
+
 podman-load: ## Copy built images from Docker to Podman: make podman-load IMAGES=cpu-light
 	docker save $(foreach i,$(subst $(comma), ,$(IMAGES)),gray-scott-lab:$(i)) | podman load -q
 

@@ -61,6 +61,7 @@ class Simulation:
     def __init__(self, backend_name: str, params: Params, frames: int, steps: int, path: Path,
                  *, force: bool = False, device: str | None = None, noise: float = 0.0,
                  seed: int | None = None) -> None:
+        backends.get(backend_name)  # an unknown name is the first thing to say
         check_counts(frames, steps)
         check_output_path(path, force)
         self.start = time.perf_counter()

@@ -129,8 +129,16 @@ def main(argv: list[str]) -> int:
     elif command == "label" and len(argv) >= 2:
         from grayscott.imagetools import label_image
 
+        # bake built each variant's parents too: label every image of the chain, once
+        chain: list[Variant] = []
         for name in argv[1:]:
-            print(label_image(get(name)))
+            v = get(name)
+            for flavour in v.layers:
+                layer = get(f"{v.target}-{flavour}")
+                if not layer.internal and layer not in chain:
+                    chain.append(layer)
+        for layer in chain:
+            print(label_image(layer))
     elif command == "bake" and len(argv) <= 2:
         print(json.dumps(bake_definition(argv[1] if len(argv) == 2 else None), indent=2))
     else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import shutil
 import subprocess
 from importlib import metadata
@@ -37,8 +38,13 @@ def _tool_version(program: str, *args: str) -> str | None:
     if shutil.which(program) is None:
         return None
     result = subprocess.run([program, *args], capture_output=True, text=True, check=False)
-    first = result.stdout.strip().split("\n", 1)[0].split()
-    return first[0].lstrip("v") if result.returncode == 0 and first else None
+    if result.returncode != 0:
+        return None
+    for line in result.stdout.splitlines():  # log lines may come first
+        match = re.match(r"v?(\d+\.\d+\.\d+\S*)", line.strip())
+        if match:
+            return match.group(1)
+    return None
 
 
 def collect() -> dict[str, str]:

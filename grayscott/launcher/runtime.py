@@ -62,6 +62,12 @@ class Runtime(ABC):
             return f"{self.program} is not installed"
         return None
 
+    def image_for(self, variant_name: str) -> str:
+        """The reference this runtime runs a variant's image by (a tag, or a .sif path)."""
+        from grayscott.variants import get
+
+        return get(variant_name).image
+
     @abstractmethod
     def command(self, spec: ContainerSpec) -> list[str]:
         """The exact command line that runs ``spec``."""

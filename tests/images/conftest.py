@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import http.client
 import os
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,11 +25,13 @@ from urllib.parse import urlsplit
 import pytest
 
 from grayscott import variants
+from grayscott.launcher.apptainer import ApptainerRuntime
 from grayscott.launcher.docker import DockerRuntime
 from grayscott.launcher.podman import PodmanRuntime
 from grayscott.launcher.runtime import ContainerSpec, Mount, Runtime
 
-RUNTIMES: dict[str, type[Runtime]] = {"docker": DockerRuntime, "podman": PodmanRuntime}
+RUNTIMES: dict[str, type[Runtime]] = {
+    "docker": DockerRuntime, "podman": PodmanRuntime, "apptainer": ApptainerRuntime}
 
 
 def _env_list(name: str) -> list[str]:
@@ -57,6 +61,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("variant", params, ids=[v.name for v in params])
     if "runtime" in metafunc.fixturenames:
         names = _env_list("GSLAB_TEST_RUNTIMES") or ["docker"]
+        marker = metafunc.definition.get_closest_marker("runtimes")
+        if marker:  # a test of what only some runtimes have (daemon images, port mapping)
+            names = [n for n in names if n in marker.args]
         metafunc.parametrize("runtime", [RUNTIMES[n]() for n in names], ids=names)
 
 
@@ -129,8 +136,8 @@ class Container:
             read_only: bool = False, mounts: tuple[Mount, ...] = (), expect_rc: int | None = 0,
             allowed_errors: tuple[str, ...] = (), timeout: float = 300,
             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        spec = ContainerSpec(self.variant.image, list(args), exec_=exec_, user=user,
-                             read_only=read_only, tmpfs=["/tmp"] if read_only else [],
+        spec = ContainerSpec(self.runtime.image_for(self.variant.name), list(args), exec_=exec_,
+                             user=user, read_only=read_only, tmpfs=["/tmp"] if read_only else [],
                              mounts=list(mounts), env=env or {})
         result = self.runtime.run(spec, timeout=timeout)
         output = result.stdout + result.stderr
@@ -178,13 +185,20 @@ def container(runtime: Runtime, variant: variants.Variant) -> Container:
     if isinstance(runtime, DockerRuntime) and runtime.image_size(variant.image) is None:
         pytest.fail(f"image {variant.image} is not built for {runtime.name} "
                     f"(make build-{variant.name})")
+    if isinstance(runtime, ApptainerRuntime) and not runtime.sif_path(variant.name).is_file():
+        pytest.fail(f"{runtime.sif_path(variant.name)} is missing (make sif-{variant.name})")
     return Container(runtime, variant)
 
 
 @pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    """A host directory owned by the UID the tests run containers as, to bind-mount."""
-    path = tmp_path / "work"
+def workdir(tmp_path: Path) -> Iterator[Path]:
+    """A host directory owned by the UID the tests run containers as, to bind-mount.
+
+    It lives in a world-traversable folder: Apptainer resolves the bind as that user."""
+    parent = Path(tempfile.mkdtemp(prefix="gslab-test-", dir="/tmp"))
+    parent.chmod(0o755)
+    path = parent / "work"
     path.mkdir()
     os.chown(path, 12345, 100)
-    return path
+    yield path
+    shutil.rmtree(parent, ignore_errors=True)

@@ -7,6 +7,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from grayscott import variants
 from grayscott.launcher.docker import DockerRuntime
 from grayscott.launcher.runtime import Mount
@@ -15,8 +17,14 @@ from tests.images.conftest import Container
 ARBITRARY = "12345:100"
 
 
+@pytest.mark.runtimes("docker", "podman")
 def test_runs_as_jovyan_by_default(container: Container) -> None:
     assert container.sh("id -u; id -g; id -un").split() == ["1000", "100", "jovyan"]
+
+
+@pytest.mark.runtimes("apptainer")
+def test_runs_as_the_calling_user_under_apptainer(container: Container) -> None:
+    assert container.sh("id -u; id -g").split() == ["12345", "100"]  # the helper's user
 
 
 def test_python_is_313_in_the_venv(container: Container) -> None:
@@ -55,18 +63,17 @@ def test_no_secret_or_build_input_left(container: Container) -> None:
     assert out.split() == ["0", "0", "0"]
 
 
+@pytest.mark.runtimes("docker", "podman")
 def test_size_budget(container: Container, variant: variants.Variant) -> None:
-    if not isinstance(container.runtime, DockerRuntime):
-        return
+    assert isinstance(container.runtime, DockerRuntime)
     size = container.runtime.image_size(variant.image)
     assert size is not None
     print(f"{variant.image}: {size / 1e6:.0f} MB (budget {variant.budget_mb} MB)")
     assert size <= variant.budget_mb * 1e6, f"{size / 1e6:.0f} MB > {variant.budget_mb} MB"
 
 
+@pytest.mark.runtimes("docker", "podman")
 def test_labels_record_the_versions_inside(container: Container, variant: variants.Variant) -> None:
-    if not isinstance(container.runtime, DockerRuntime):
-        return
     inspect = subprocess.run([container.runtime.program, "image", "inspect", variant.image],
                              capture_output=True, text=True, check=True)
     config = json.loads(inspect.stdout)[0]

@@ -11,6 +11,8 @@ from contextlib import AbstractContextManager
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
+
 from tests.images.conftest import Container, Server, location_path
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -26,6 +28,7 @@ def login(server: Server, password: str) -> tuple[int, dict[str, str]]:
     return status, headers
 
 
+@pytest.mark.runtimes("docker", "podman")
 def test_serves_behind_a_generated_password(container: Container) -> None:
     with code_server(container, user="12345:100", read_only=True) as server:
         status, _, body = server.request("GET", "/healthz")
@@ -39,6 +42,7 @@ def test_serves_behind_a_generated_password(container: Container) -> None:
         assert status == 302 and "code-server-session" in str(headers)
 
 
+@pytest.mark.runtimes("docker", "podman")
 def test_password_from_the_environment(container: Container) -> None:
     with code_server(container, env={"PASSWORD": "school-2026"}) as server:
         assert "generated" not in server.logs()
@@ -46,10 +50,14 @@ def test_password_from_the_environment(container: Container) -> None:
         assert status == 302 and "code-server-session" in str(headers)
 
 
+@pytest.mark.runtimes("docker", "podman")
 def test_offline_flags_and_baked_extension(container: Container) -> None:
     with code_server(container, env={"PASSWORD": "x"}) as server:
         args = server.exec("ps", "-eo", "args")
         assert "--disable-update-check" in args and "--disable-telemetry" in args
+
+
+def test_baked_extension_is_installed(container: Container) -> None:
     extensions = container.run("code-server", "--extensions-dir", "/opt/code-server/extensions",
                                "--list-extensions", exec_=True, read_only=True,
                                user="12345:100").stdout

@@ -7,6 +7,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from grayscott.launcher.runtime import Mount
 from tests.images.conftest import Container
 
@@ -19,6 +21,7 @@ def token_from(logs: str) -> str:
     return match.group(1)
 
 
+@pytest.mark.runtimes("docker", "podman")
 def test_lab_requires_a_token(container: Container, workdir: Path) -> None:
     with container.serve(8888, health="/api", user=ARBITRARY, read_only=True,
                          mounts=(Mount(workdir, "/work"),)) as server:
@@ -33,6 +36,7 @@ def test_lab_requires_a_token(container: Container, workdir: Path) -> None:
     assert (workdir / "labs").stat().st_uid == 12345
 
 
+@pytest.mark.runtimes("docker", "podman")
 def test_token_from_the_environment_and_never_empty(container: Container) -> None:
     with container.serve(8888, health="/api", env={"JUPYTER_TOKEN": "school-token"}) as server:
         assert server.request("GET", "/api/contents?token=school-token")[0] == 200
@@ -41,6 +45,7 @@ def test_token_from_the_environment_and_never_empty(container: Container) -> Non
     assert "never serves without a token" in result.stderr
 
 
+@pytest.mark.runtimes("docker", "podman")
 def test_code_server_opens_through_the_proxy(container: Container) -> None:
     with container.serve(8888, health="/api", user=ARBITRARY, read_only=True,
                          env={"JUPYTER_TOKEN": "t"}) as server:

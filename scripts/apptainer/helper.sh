@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Apptainer for tests, in a helper container (see Dockerfile here):
+#   helper.sh start         build the helper image if needed and start it (idempotent)
+#   helper.sh sif NAME      gray-scott-lab:NAME from Docker -> build/sif/gray-scott-lab_NAME.sif
+#   helper.sh stop
+# The helper mounts /tmp and this repository at the same paths as on the host, so paths mean
+# the same inside and out; scripts/apptainer/apptainer forwards `apptainer` calls into it.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+name=gslab-apptainer
+
+start() {
+    if ! docker image inspect "$name" >/dev/null 2>&1; then
+        docker build -q -t "$name" "$repo/scripts/apptainer" >/dev/null
+    fi
+    if [ "$(docker inspect -f '{{.State.Running}}' "$name" 2>/dev/null)" != true ]; then
+        docker rm -f "$name" >/dev/null 2>&1 || true
+        local loops=()
+        for i in 0 1 2 3 4 5 6 7; do
+            [ -e "/dev/loop$i" ] && loops+=(--device "/dev/loop$i")
+        done
+        docker run -d --name "$name" \
+            --cap-add SYS_ADMIN --cap-add SYS_CHROOT --cap-add DAC_READ_SEARCH --cap-add SETPCAP \
+            --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+            --security-opt systempaths=unconfined \
+            --device /dev/fuse --device /dev/loop-control "${loops[@]}" \
+            -v /tmp:/tmp -v "$repo:$repo" "$name" >/dev/null
+        # /dev/fuse is 0666 on ordinary hosts (squashfuse mounts the .sif as the user)
+        docker exec "$name" chmod 666 /dev/fuse
+    fi
+}
+
+sif() {
+    start
+    local variant=$1 dir="$repo/build/sif"
+    mkdir -p "$dir"
+    local tar="$dir/$variant.tar" out="$dir/gray-scott-lab_$variant.sif"
+    docker save -o "$tar" "gray-scott-lab:$variant"
+    docker exec "$name" apptainer build --force "$out" "docker-archive://$tar" >/dev/null
+    rm -f "$tar"
+    chmod a+r "$out"
+    echo "$out"
+}
+
+case "${1:-}" in
+    start) start ;;
+    sif) shift; for v in "$@"; do sif "$v"; done ;;
+    stop) docker rm -f "$name" >/dev/null ;;
+    *) echo "usage: $0 start | sif NAME... | stop" >&2; exit 2 ;;
+esac
