@@ -52,8 +52,9 @@ test: lint typecheck pytest ## Lint, type-check and run the tests
 
 lint: $(VENV)/.test-deps ## ruff, shellcheck, hadolint
 	$(BIN)/ruff check .
-	$(BIN)/shellcheck .ci/run scripts/*.sh images/*/*.sh
-	$(BIN)/hadolint images/*/Dockerfile
+	$(BIN)/shellcheck .ci/run scripts/*.sh scripts/apptainer/helper.sh scripts/apptainer/apptainer \
+		images/*/*.sh
+	$(BIN)/hadolint images/*/Dockerfile scripts/apptainer/Dockerfile
 
 typecheck: $(VENV)/.test-deps ## mypy
 	$(BIN)/mypy
