@@ -1,7 +1,7 @@
 # Gray-Scott Lab: the two commands a newcomer needs are `make lab` and `make test`.
 #
-#   make lab    virtualenv (.venv) with grayscott, the CPU backends and JupyterLab,
-#               then JupyterLab on labs/ (token printed in the URL)
+#   make lab    the lab in the cpu-jupyter image when Docker runs (built on first use),
+#               else JupyterLab on labs/ from a virtualenv (.venv); the URL has its token
 #   make test   ruff + mypy + pytest (installs the test extras into .venv first)
 #
 # Later the launcher (`gslab run jupyter`) prefers a container engine when one exists;
@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 comma := ,
-.PHONY: help lab labs test lint typecheck pytest smoke bench lock images podman-load test-images clean
+.PHONY: help lab labs test lint typecheck pytest smoke bench lock images podman-load test-images test-launcher clean
 # A TLS-intercepting proxy's CA bundle, handed to image builds as a BuildKit secret (never
 # stored in an image). The system bundle is harmless where there is no such proxy.
 PIP_CERT_FILE ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
@@ -42,8 +42,14 @@ $(VENV)/.lab-deps: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[$(LAB_EXTRAS)]"
 	touch $@
 
-lab: $(VENV)/.lab-deps ## Start JupyterLab on labs/ from a local virtualenv
-	$(BIN)/jupyter lab --ServerApp.root_dir=labs --ServerApp.port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root)
+lab: $(VENV)/.lab-deps ## Start the lab: the cpu-jupyter image when Docker runs, else JupyterLab from .venv
+	@if docker info >/dev/null 2>&1; then \
+		docker image inspect gray-scott-lab:cpu-jupyter >/dev/null 2>&1 || $(MAKE) build-cpu-jupyter; \
+		$(BIN)/gslab run jupyter --runtime docker --port $(PORT) --workdir .; \
+	else \
+		echo "no container engine: JupyterLab from $(VENV)"; \
+		$(BIN)/jupyter lab --ServerApp.root_dir=labs --ServerApp.port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root); \
+	fi
 
 labs: $(VENV)/.test-deps ## Regenerate the tutorial notebooks from labs/*/solutions/
 	$(BIN)/python -m grayscott.labs.build
@@ -61,7 +67,7 @@ typecheck: $(VENV)/.test-deps ## mypy
 
 pytest: $(VENV)/.test-deps ## pytest (GRAYSCOTT_REQUIRE_BACKENDS=a,b makes those mandatory)
 	$(BIN)/grayscott backends
-	$(BIN)/python -m pytest --ignore=tests/images $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --ignore=tests/images --ignore=tests/launcher $(PYTEST_ARGS)
 
 # Images: every name comes from grayscott/data/variants.toml through the bake file it
 # generates; `make build-cpu-light`, `make build-gpu-jupyter`, `make images` (all of them).
@@ -80,8 +86,9 @@ build-%: build/docker-bake.json ## Build one variant, e.g. make build-cpu-light 
 sif-%: ## Apptainer image from the Docker one: make sif-cpu-light -> build/sif/gray-scott-lab_cpu-light.sif
 	bash scripts/apptainer/helper.sh sif $*
 
-podman-load: ## Copy built images from Docker to Podman: make podman-load IMAGES=cpu-light
-	docker save $(foreach i,$(subst $(comma), ,$(IMAGES)),gray-scott-lab:$(i)) | podman load -q
+podman-load: $(VENV)/.test-deps ## Copy built images from Docker to Podman: make podman-load IMAGES=cpu-light
+	docker save $$($(BIN)/python -m grayscott.variants tags $(subst $(comma), ,$(IMAGES))) \
+		| podman load -q
 
 test-images: $(VENV)/.test-deps ## Test built images: make test-images IMAGES=cpu-light RUNTIMES=docker
 	GSLAB_TEST_IMAGES=$(IMAGES) GSLAB_TEST_RUNTIMES=$(RUNTIMES) \
@@ -103,6 +110,9 @@ lock: $(VENV)/.test-deps ## Regenerate requirements/*.lock.txt (what the images 
 		-c requirements/cpu.lock.txt -o requirements/cpu-jupyter.lock.txt
 	$(LOCK) --extra cuda --extra render --extra jupyter-image \
 		-c requirements/gpu.lock.txt -o requirements/gpu-jupyter.lock.txt
+
+test-launcher: $(VENV)/.test-deps ## gslab on real engines: make test-launcher RUNTIMES=docker,podman
+	GSLAB_TEST_RUNTIMES=$(RUNTIMES) $(BIN)/python -m pytest tests/launcher $(PYTEST_ARGS)
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache

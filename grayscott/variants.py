@@ -139,11 +139,22 @@ def main(argv: list[str]) -> int:
                     chain.append(layer)
         for layer in chain:
             print(label_image(layer))
+    elif command == "tags" and len(argv) >= 2:
+        # each image's tags: the variant's and its immutable one (for docker save)
+        import subprocess
+
+        for name in argv[1:]:
+            image = get(name).image
+            version = subprocess.run(
+                ["docker", "image", "inspect", "--format",
+                 '{{index .Config.Labels "org.opencontainers.image.version"}}', image],
+                capture_output=True, text=True, check=False).stdout.strip()
+            print(image + (f" {table()['repository']}:{version}" if version else ""))
     elif command == "bake" and len(argv) <= 2:
         print(json.dumps(bake_definition(argv[1] if len(argv) == 2 else None), indent=2))
     else:
         print("usage: python -m grayscott.variants "
-              "[names | show NAME | bake [CA_BUNDLE] | label NAME...]", file=sys.stderr)
+              "[names | show NAME | bake [CA_BUNDLE] | label NAME... | tags NAME...]", file=sys.stderr)
         return 2
     return 0
 

@@ -1,0 +1,3 @@
+from grayscott.launcher.cli import main
+
+main()

@@ -1,0 +1,319 @@
+"""``gslab``: start the lab's images with whatever runtime this machine has.
+
+Attendees never type an engine command: ``gslab run jupyter`` picks Docker, then Podman,
+then Apptainer, then the local environment; prints a URL to click (with its token or
+password), waits until it answers, and stops the container on Ctrl-C. ``--dry-run`` prints
+the exact engine command instead of running it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from grayscott import hardware, variants
+from grayscott.errors import GrayScottError, UsageError
+from grayscott.launcher.apptainer import ApptainerRuntime
+from grayscott.launcher.docker import DockerRuntime
+from grayscott.launcher.local import LocalRuntime
+from grayscott.launcher.podman import PodmanRuntime
+from grayscott.launcher.runtime import LABEL, ContainerSpec, Mount, Runtime
+
+app = typer.Typer(name="gslab", no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"]},
+                  help="Gray-Scott Lab launcher: run the lab images on Docker, Podman, "
+                       "Apptainer or locally, without typing an engine command.")
+console = Console()
+err = Console(stderr=True)
+
+#: ``--runtime auto`` takes the first usable one
+AUTO_ORDER = ("docker", "podman", "apptainer", "local")
+RUNTIMES: dict[str, type[Runtime]] = {"docker": DockerRuntime, "podman": PodmanRuntime,
+                                      "apptainer": ApptainerRuntime, "local": LocalRuntime}
+FLAVOURS = ("jupyter", "code-server", "light")
+#: CUDA 13 wheels need at least this driver
+MIN_DRIVER_CUDA = 13
+
+
+def pick_runtime(name: str, *, must_work: bool = True) -> Runtime:
+    """The runtime called ``name`` if usable, or for ``auto`` the first usable one.
+
+    ``must_work=False`` (dry runs) skips the check: the command can be shown anywhere."""
+    if name == "auto":
+        for candidate in AUTO_ORDER:
+            runtime = RUNTIMES[candidate]()
+            if runtime.available() is None:
+                return runtime
+        raise UsageError("no runtime usable")  # unreachable: local is always there
+    if name not in RUNTIMES:
+        raise UsageError(f"unknown runtime {name!r}; choose auto, {', '.join(RUNTIMES)}")
+    runtime = RUNTIMES[name]()
+    reason = runtime.available() if must_work else None
+    if reason:
+        raise UsageError(f"runtime {name} is not usable: {reason}")
+    return runtime
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def check_gpu(target: str, allow_cpu: bool) -> bool:
+    """Whether to ask the runtime for GPUs; a gpu target without a usable GPU is an error."""
+    if target != "gpu":
+        return False
+    reason = hardware.gpu_reason(min_cuda_major=MIN_DRIVER_CUDA)
+    if reason is None:
+        return True
+    if allow_cpu:
+        err.print(f"warning: {reason}; running the gpu image on the CPU (--allow-cpu)")
+        return False
+    raise UsageError(f"target gpu: {reason}; use --target cpu, or --allow-cpu")
+
+
+def wait_http(url: str, timeout: float, is_running: object = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5):  # our own localhost URL
+                return
+        except urllib.error.HTTPError as exc:
+            if exc.code < 500:
+                return
+        except OSError:
+            pass
+        if callable(is_running) and not is_running():
+            raise GrayScottError("the server stopped before answering; see its output above")
+        time.sleep(0.5)
+    raise GrayScottError(f"{url} did not answer in {timeout:.0f} s")
+
+
+@app.command()
+def run(
+    flavour: Annotated[str, typer.Argument(help="jupyter, code-server or light.")],
+    args: Annotated[list[str] | None, typer.Argument(
+        help="For light: the grayscott command line (after --).")] = None,
+    target: Annotated[str, typer.Option(help="cpu or gpu image.")] = "cpu",
+    runtime_name: Annotated[str, typer.Option("--runtime", "-r", help=(
+        "auto (" + " > ".join(AUTO_ORDER) + "), docker, podman, apptainer or local."))] = "auto",
+    workdir: Annotated[Path, typer.Option(help="Directory mounted as /work.")] = Path("."),
+    port: Annotated[int | None, typer.Option(help="Port on this machine (default: the "
+                                             "image's, 8888 or 8080).")] = None,
+    detach: Annotated[bool, typer.Option(help="Leave it running in the background.")] = False,
+    allow_cpu: Annotated[bool, typer.Option(help="Run a gpu image without a GPU.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Print the engine command, run nothing.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the server.")] = 120,
+) -> None:
+    """Start a lab image: a URL to click for jupyter/code-server, a batch run for light."""
+    if flavour not in FLAVOURS:
+        raise UsageError(f"unknown flavour {flavour!r}; choose {', '.join(FLAVOURS)}")
+    variant = variants.get(f"{target}-{flavour}")
+    workdir = workdir.resolve()
+    if not workdir.is_dir():
+        raise UsageError(f"work directory {workdir} does not exist")
+    if flavour != "light":
+        port = port or variant.port or 8888
+        if not dry_run and not port_free(port):
+            raise UsageError(f"port {port} is in use on this machine; choose another with --port")
+    gpu = check_gpu(target, allow_cpu or dry_run)
+    runtime = pick_runtime(runtime_name, must_work=not dry_run)
+    if isinstance(runtime, LocalRuntime):
+        reason = None if dry_run else runtime.flavour_reason(flavour)
+        if reason:
+            raise UsageError(reason)
+    elif isinstance(runtime, ApptainerRuntime):
+        if not runtime.sif_path(variant.name).is_file() and not dry_run:
+            raise UsageError(f"{runtime.sif_path(variant.name)} is missing: make sif-{variant.name}")
+    elif not dry_run and isinstance(runtime, DockerRuntime) \
+            and runtime.image_size(variant.image) is None:
+        raise UsageError(f"image {variant.image} is not in {runtime.name}: make build-{variant.name}"
+                         + (" (then make podman-load)" if runtime.name == "podman" else ""))
+
+    spec = ContainerSpec(runtime.image_for(variant.name), list(args or []), gpu=gpu,
+                         mounts=[Mount(workdir, "/work")], workdir="/work", detach=detach,
+                         name=f"gslab-{variant.name}-{secrets.token_hex(3)}")
+    if isinstance(runtime, LocalRuntime):
+        spec.workdir = str(workdir)
+    # Files in the work directory stay the user's: run as the caller's UID (group users), or,
+    # for root, as the directory's owner (the image's own jovyan when root owns it).
+    owner = os.getuid() if os.geteuid() != 0 else workdir.stat().st_uid
+    if owner != 0:
+        spec.user = f"{owner}:100"
+    url = None
+    if port is not None:
+        secret = secrets.token_hex(24)
+        container_port = port if isinstance(runtime, (ApptainerRuntime, LocalRuntime)) \
+            else (variant.port or 8888)
+        spec.ports = {port: container_port}
+        if flavour == "jupyter":
+            spec.env.update({"JUPYTER_TOKEN": secret, "JUPYTER_PORT": str(container_port)})
+            url = f"http://127.0.0.1:{port}/lab?token={secret}"
+            health = f"http://127.0.0.1:{port}/api"
+        else:
+            spec.env.update({"PASSWORD": secret, "CODE_SERVER_PORT": str(container_port)})
+            url = f"http://127.0.0.1:{port}/  (password: {secret})"
+            health = f"http://127.0.0.1:{port}/healthz"
+    command = runtime.command(spec)
+    if isinstance(runtime, LocalRuntime) and spec.env:
+        command = ["env", *(f"{k}={v}" for k, v in spec.env.items()), *command]
+    if dry_run:
+        console.print(" ".join(_quote(c) for c in command), markup=False, highlight=False,
+                      soft_wrap=True)
+        return
+    err.print(f"[bold]{variant.name}[/] on {runtime.name}", highlight=False)
+    if flavour == "light":
+        sys.exit(subprocess.run(command, check=False).returncode)
+    _serve(command, runtime, spec, url or "", health, detach, timeout)
+
+
+def _quote(word: str) -> str:
+    import shlex
+
+    return shlex.quote(word)
+
+
+def _serve(command: list[str], runtime: Runtime, spec: ContainerSpec, url: str, health: str,
+           detach: bool, timeout: float) -> None:
+    background = detach and isinstance(runtime, DockerRuntime)
+    if background:
+        started = subprocess.run(command, capture_output=True, text=True, check=False)
+        if started.returncode != 0:
+            raise GrayScottError(f"{runtime.name} could not start it: {started.stderr.strip()}")
+        is_running = None
+    else:
+        process = subprocess.Popen(command)
+        is_running = (lambda: process.poll() is None)  # noqa: E731
+    try:
+        wait_http(health, timeout, is_running)
+        console.print(f"\nThe lab is ready: [bold]{escape(url)}[/]\n", highlight=False,
+                      soft_wrap=True)
+        if background:
+            console.print(f"running as {spec.name}: gslab logs {spec.name}, "
+                          f"gslab stop {spec.name}", highlight=False)
+            return
+        console.print("Ctrl-C stops it.")
+        process.wait()
+    except KeyboardInterrupt:
+        err.print("stopping ...")
+    finally:
+        if not background and process.poll() is None:
+            if isinstance(runtime, DockerRuntime) and spec.name:
+                runtime.stop(spec.name)
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def _engines() -> list[DockerRuntime]:
+    return [r for r in (DockerRuntime(), PodmanRuntime()) if r.available() is None]
+
+
+@app.command()
+def ps() -> None:
+    """The containers gslab started (Docker and Podman)."""
+    table = Table("runtime", "name", "image", "status", "ports")
+    for engine in _engines():
+        out = subprocess.run([engine.program, "ps", "--filter", f"label={LABEL}=1", "--format",
+                              "{{.Names}}\t{{.Image}}\t{{.Status}}\t{{.Ports}}"],
+                             capture_output=True, text=True, check=False).stdout
+        for line in out.splitlines():
+            table.add_row(engine.name, *line.split("\t"))
+    console.print(table)
+
+
+def _owner(name: str) -> DockerRuntime:
+    for engine in _engines():
+        out = subprocess.run([engine.program, "ps", "-a", "--filter", f"label={LABEL}=1",
+                              "--format", "{{.Names}}"], capture_output=True, text=True,
+                             check=False).stdout.split()
+        if name in out:
+            return engine
+    raise UsageError(f"no lab container named {name!r}; see gslab ps")
+
+
+@app.command()
+def logs(name: Annotated[str, typer.Argument(help="A name from gslab ps.")]) -> None:
+    """What a lab container printed (the URL and its token are there)."""
+    console.print(_owner(name).logs(name), markup=False, highlight=False)
+
+
+@app.command()
+def stop(name: Annotated[str, typer.Argument(help="A name from gslab ps.")]) -> None:
+    """Stop and remove a lab container."""
+    _owner(name).stop(name)
+    console.print(f"stopped {name}")
+
+
+@app.command()
+def images() -> None:
+    """The image variants, and which are available to each local runtime."""
+    engines = _engines()
+    table = Table("variant", "image", *(e.name for e in engines), "apptainer .sif", "what")
+    for v in variants.variants():
+        if v.internal:
+            continue
+        cells = []
+        for engine in engines:
+            size = engine.image_size(v.image)
+            cells.append(f"{size / 1e9:.2f} GB" if size else "-")
+        sif = ApptainerRuntime.sif_path(v.name)
+        cells.append(f"{sif.stat().st_size / 1e9:.2f} GB" if sif.is_file() else "-")
+        table.add_row(v.name, v.image, *cells, v.summary)
+    console.print(table)
+
+
+@app.command()
+def doctor() -> None:
+    """What this machine can run: runtimes, GPU and driver, free ports, disk space."""
+    table = Table("check", "status", "detail / fix")
+    for name, cls in RUNTIMES.items():
+        reason = cls().available()
+        table.add_row(f"runtime {name}", "[green]ok[/]" if reason is None else "[yellow]no[/]",
+                      escape(reason or ""))
+    driver = hardware.cuda_driver()
+    if driver is None:
+        table.add_row("NVIDIA GPU", "[yellow]none[/]", "cpu images only (--target cpu)")
+    else:
+        fit = "gpu" if driver.version // 1000 >= MIN_DRIVER_CUDA else "cpu"
+        fix = "" if fit == "gpu" else "; update the driver to >= 580 for the gpu images"
+        table.add_row("NVIDIA GPU", "[green]ok[/]", f"{', '.join(driver.gpus)}, CUDA "
+                      f"{driver.cuda_version}: use --target {fit}{fix}")
+    for port in (8888, 8080):
+        free = port_free(port)
+        table.add_row(f"port {port}", "[green]free[/]" if free else "[yellow]busy[/]",
+                      "" if free else f"use --port for another one than {port}")
+    free_gb = shutil.disk_usage(".").free / 1e9
+    table.add_row("disk", "[green]ok[/]" if free_gb > 10 else "[yellow]low[/]",
+                  f"{free_gb:.0f} GB free here (an image takes 1 to 9 GB)")
+    console.print(table)
+
+
+def main() -> None:
+    """Entry point: errors are one line and exit code 2, never a traceback."""
+    try:
+        app()
+    except GrayScottError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

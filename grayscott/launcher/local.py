@@ -1,0 +1,46 @@
+"""The local runtime: no container engine, the lab from this Python environment.
+
+It is the fallback of ``gslab run`` when no engine is installed (and what ``make lab`` does):
+``light`` runs the grayscott CLI, ``jupyter`` runs JupyterLab from this environment,
+``code-server`` needs a code-server on the PATH.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from importlib import util
+
+from grayscott.launcher.runtime import ContainerSpec, Runtime
+
+
+class LocalRuntime(Runtime):
+    name = "local"
+    program = sys.executable
+
+    def available(self) -> str | None:
+        return None
+
+    def flavour_reason(self, flavour: str) -> str | None:
+        """None when this environment can serve ``flavour``, else what to install."""
+        if flavour == "jupyter" and util.find_spec("jupyterlab") is None:
+            return "JupyterLab is not installed here: pip install 'grayscott[lab]' (or make lab)"
+        if flavour == "code-server" and shutil.which("code-server") is None:
+            return "code-server is not installed here: use a container engine, or install it"
+        return None
+
+    def image_for(self, variant_name: str) -> str:
+        return variant_name.split("-", 1)[1]  # the flavour: there is no image
+
+    def command(self, spec: ContainerSpec) -> list[str]:
+        flavour = spec.image
+        if flavour == "light":
+            return [sys.executable, "-m", "grayscott", *spec.args]
+        port = next(iter(spec.ports.values()), 8888)
+        if flavour == "jupyter":
+            return [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
+                    f"--port={port}", f"--ServerApp.root_dir={spec.workdir or '.'}",
+                    *spec.args]
+        return ["code-server", "--bind-addr", f"127.0.0.1:{port}", "--auth", "password",
+                "--disable-telemetry", "--disable-update-check", *spec.args,
+                spec.workdir or "."]

@@ -1,0 +1,62 @@
+"""``gslab`` driving the real engines on the built images (``make test-launcher``).
+
+Runtimes from GSLAB_TEST_RUNTIMES (docker, podman, apptainer); needs cpu-light and
+cpu-jupyter built for them (and the .sif files for apptainer).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import h5py
+import pytest
+
+from tests.images.conftest import free_port
+from tests.test_gslab import gslab
+
+RUNTIMES = [r.strip() for r in os.environ.get("GSLAB_TEST_RUNTIMES", "docker").split(",") if r]
+SERVING = [r for r in RUNTIMES if r in ("docker", "podman")]
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_batch_run_writes_into_the_workdir(runtime: str, workdir: Path) -> None:
+    work = workdir  # owned by an ordinary user: the container must write as that user
+    result = gslab("run", "light", "--runtime", runtime, "--workdir", str(work), "--",
+                   "run", "-b", "numba-parallel", "-r", "48", "-c", "64", "-n", "2", "-s", "5",
+                   "-o", "/work/out.h5")
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = work / "out.h5"
+    assert out.stat().st_uid == 12345
+    with h5py.File(out) as f:
+        assert f["matrix"].shape == (2, 48, 64)
+
+
+@pytest.mark.parametrize("runtime", SERVING)
+def test_jupyter_detached_then_ps_logs_stop(runtime: str, workdir: Path) -> None:
+    port = free_port()
+    work = workdir
+    result = gslab("run", "jupyter", "--runtime", runtime, "--detach", "--port", str(port),
+                   "--workdir", str(work))
+    assert result.returncode == 0, result.stdout + result.stderr
+    url = re.search(r"(http://127\.0\.0\.1:\d+/lab\?token=[0-9a-f]+)", result.stdout)
+    name = re.search(r"running as (\S+):", result.stdout)
+    assert url and name, result.stdout
+    try:
+        token = url.group(1).split("token=")[1]
+        api = f"http://127.0.0.1:{port}/api/contents?token={token}"
+        with urllib.request.urlopen(api, timeout=10) as response:
+            assert response.status == 200
+            assert b'"labs"' in response.read()  # copied into the student's directory
+        assert name.group(1) in gslab("ps").stdout
+        assert "Jupyter" in gslab("logs", name.group(1)).stdout
+    finally:
+        stopped = gslab("stop", name.group(1))
+    assert stopped.returncode == 0
+    assert name.group(1) not in gslab("ps").stdout
+    missing = subprocess.run([runtime, "ps", "-a", "-q", "--filter", f"name={name.group(1)}"],
+                             capture_output=True, text=True, check=False)
+    assert missing.stdout.strip() == ""

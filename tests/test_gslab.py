@@ -1,0 +1,100 @@
+"""``gslab`` without images: dry runs of every runtime, its errors, doctor, the local runtime."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grayscott import hardware
+
+
+def gslab(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "grayscott.launcher", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300, env=env, check=False)
+
+
+def one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.mark.parametrize("runtime, expected", [
+    ("docker", ["docker run", "--publish 127.0.0.1:9999:8888", "--env JUPYTER_TOKEN=",
+                "gray-scott-lab:cpu-jupyter"]),
+    ("podman", ["podman run", "--publish 127.0.0.1:9999:8888", "gray-scott-lab:cpu-jupyter"]),
+    ("apptainer", ["apptainer run --containall", "--env JUPYTER_PORT=9999",
+                   "gray-scott-lab_cpu-jupyter.sif"]),
+    ("local", ["-m jupyterlab", "--port=9999", "JUPYTER_TOKEN="]),
+])
+def test_dry_run_prints_the_engine_command(runtime: str, expected: list[str], tmp_path: Path) -> None:
+    result = gslab("run", "jupyter", "--runtime", runtime, "--port", "9999", "--workdir",
+                   str(tmp_path), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    for fragment in expected:
+        assert fragment in result.stdout
+    if runtime != "local":
+        assert f"{tmp_path}:/work" in result.stdout
+
+
+def test_dry_run_of_a_batch_run_on_the_gpu_image() -> None:
+    result = gslab("run", "light", "--target", "gpu", "--runtime", "docker", "--dry-run", "--",
+                   "run", "-b", "cupy-fused", "-n", "10")
+    assert result.returncode == 0, result.stderr
+    assert "gray-scott-lab:gpu-light run -b cupy-fused -n 10" in result.stdout
+
+
+def test_gpu_target_without_a_gpu_is_a_clear_error() -> None:
+    if hardware.gpu_reason(13) is None:
+        pytest.skip("this machine has a usable GPU")
+    one_line_error(gslab("run", "jupyter", "--target", "gpu"), "target gpu", "--allow-cpu")
+
+
+def test_port_in_use(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        one_line_error(gslab("run", "jupyter", "--port", str(port), "--runtime", "local"),
+                       f"port {port} is in use")
+
+
+def test_missing_engine(tmp_path: Path) -> None:
+    if shutil.which("apptainer"):
+        pytest.skip("apptainer is installed here")
+    one_line_error(gslab("run", "light", "--runtime", "apptainer"), "apptainer", "not installed")
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["run", "notebook"], "unknown flavour"),
+    (["run", "light", "--runtime", "kubernetes-ish"], "unknown runtime"),
+    (["run", "light", "--workdir", "/no/such/dir"], "does not exist"),
+    (["run", "light", "--target", "tpu"], "unknown image variant"),
+])
+def test_bad_input(args: list[str], fragment: str) -> None:
+    one_line_error(gslab(*args), fragment)
+
+
+def test_local_runtime_runs_the_cli(tmp_path: Path) -> None:
+    result = gslab("run", "light", "--runtime", "local", "--workdir", str(tmp_path), "--",
+                   "smoke", "--json", "-b", "numpy")
+    assert result.returncode == 0, result.stderr
+    assert '"status": "ok"' in result.stdout
+
+
+def test_doctor_and_images() -> None:
+    doctor = gslab("doctor")
+    assert doctor.returncode == 0, doctor.stderr
+    for check in ("runtime docker", "runtime apptainer", "runtime local", "NVIDIA GPU", "disk"):
+        assert check in doctor.stdout
+    listing = gslab("images")
+    assert listing.returncode == 0 and "cpu-jupyter" in listing.stdout and "gpu-light" in listing.stdout
