@@ -111,6 +111,11 @@ lock: $(VENV)/.test-deps ## Regenerate requirements/*.lock.txt (what the images 
 	$(LOCK) --extra cuda --extra render --extra jupyter-image \
 		-c requirements/gpu.lock.txt -o requirements/gpu-jupyter.lock.txt
 
+# make run-cpu-jupyter, make run-gpu-code-server, make run-cpu-light ARGS="run -b numba -o /work/x.h5"
+run-%: $(VENV)/.test-deps ## Start a variant with gslab: make run-cpu-jupyter, run-gpu-light ARGS="..."
+	$(BIN)/gslab run $(patsubst $(firstword $(subst -, ,$*))-%,%,$*) \
+		--target $(firstword $(subst -, ,$*)) $(if $(ARGS),-- $(ARGS))
+
 test-launcher: $(VENV)/.test-deps ## gslab on real engines: make test-launcher RUNTIMES=docker,podman
 	GSLAB_TEST_RUNTIMES=$(RUNTIMES) $(BIN)/python -m pytest tests/launcher $(PYTEST_ARGS)
 

@@ -7,6 +7,7 @@ line on stderr and exit code 2; an interrupted run exits 130 with its file reada
 from __future__ import annotations
 
 import math
+import os
 import signal
 import sys
 import time
@@ -32,8 +33,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-console = Console()
-err_console = Console(stderr=True)
+# Wide tables when not on a terminal (CI logs, pipes), unless COLUMNS says otherwise.
+_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
+console = Console(width=_WIDTH)
+err_console = Console(stderr=True, width=_WIDTH)
 
 #: ``--backend auto`` takes the first of these that can run here.
 AUTO_ORDER = ("cupy-fused", "numba-parallel", "jax-3x3", "numpy")

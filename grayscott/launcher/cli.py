@@ -8,6 +8,7 @@ the exact engine command instead of running it.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -37,8 +38,10 @@ app = typer.Typer(name="gslab", no_args_is_help=True, add_completion=False,
                   context_settings={"help_option_names": ["-h", "--help"]},
                   help="Gray-Scott Lab launcher: run the lab images on Docker, Podman, "
                        "Apptainer or locally, without typing an engine command.")
-console = Console()
-err = Console(stderr=True)
+# Wide tables when not on a terminal (CI logs, pipes), unless COLUMNS says otherwise.
+_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
+console = Console(width=_WIDTH)
+err = Console(stderr=True, width=_WIDTH)
 
 #: ``--runtime auto`` takes the first usable one
 AUTO_ORDER = ("docker", "podman", "apptainer", "local")
@@ -220,6 +223,67 @@ def _serve(command: list[str], runtime: Runtime, spec: ContainerSpec, url: str, 
                 runtime.stop(spec.name)
             process.terminate()
             process.wait(timeout=30)
+
+
+@app.command()
+def smoke(
+    variant_name: Annotated[str | None, typer.Argument(
+        metavar="[VARIANT]", help="e.g. cpu-light (default: cpu-light).")] = None,
+    runtime_name: Annotated[str, typer.Option("--runtime", "-r")] = "auto",
+    all_: Annotated[bool, typer.Option("--all", help="Every local image on every usable "
+                                       "runtime.")] = False,
+) -> None:
+    """Prove an image's backends work where it runs: a table backend x status x time."""
+    if all_:
+        pairs = [(v, r) for r in (RUNTIMES[n]() for n in ("docker", "podman", "apptainer"))
+                 if r.available() is None for v in variants.variants()
+                 if not v.internal and _has_image(r, v)]
+        if not pairs:
+            raise UsageError("no built image on any usable runtime: make build-cpu-light")
+    else:
+        variant = variants.get(variant_name or "cpu-light")
+        runtime = pick_runtime(runtime_name)
+        if not _has_image(runtime, variant):
+            raise UsageError(f"{variant.name} is not available to {runtime.name}")
+        pairs = [(variant, runtime)]
+    gpu_here = hardware.gpu_reason(MIN_DRIVER_CUDA) is None
+    table = Table("image", "runtime", "backend", "device", "status", "time s", "detail")
+    failed = False
+    for variant, runtime in pairs:
+        spec = ContainerSpec(runtime.image_for(variant.name), ["grayscott", "smoke", "--json"],
+                             exec_=True, read_only=True, tmpfs=["/tmp"],
+                             gpu=gpu_here and variant.target == "gpu")
+        result = runtime.run(spec, timeout=900)
+        try:
+            rows = json.loads(result.stdout)
+        except json.JSONDecodeError:
+            table.add_row(variant.name, runtime.name, "-", "-", "[red]error[/]", "",
+                          escape(result.stderr.strip()[-200:]))
+            failed = True
+            continue
+        for row in rows:
+            required = row["backend"] in variant.require_backends
+            gpu_only = required and not gpu_here and row["status"] == "unavailable" \
+                and "GPU" in row["detail"]
+            bad = row["status"] in ("wrong", "error") or (required and row["status"] != "ok"
+                                                          and not gpu_only)
+            failed |= bad
+            colour = "green" if row["status"] == "ok" else ("red" if bad else "yellow")
+            table.add_row(variant.name, runtime.name, row["backend"], row["device"],
+                          f"[{colour}]{row['status']}[/]",
+                          f"{row['seconds']:.2f}" if row["status"] == "ok" else "",
+                          escape(row["detail"]))
+    console.print(table)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _has_image(runtime: Runtime, variant: variants.Variant) -> bool:
+    if isinstance(runtime, ApptainerRuntime):
+        return runtime.sif_path(variant.name).is_file()
+    if isinstance(runtime, DockerRuntime):
+        return runtime.image_size(variant.image) is not None
+    return True
 
 
 def _engines() -> list[DockerRuntime]:

@@ -60,3 +60,11 @@ def test_jupyter_detached_then_ps_logs_stop(runtime: str, workdir: Path) -> None
     missing = subprocess.run([runtime, "ps", "-a", "-q", "--filter", f"name={name.group(1)}"],
                              capture_output=True, text=True, check=False)
     assert missing.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_smoke_table_through_the_runtime(runtime: str) -> None:
+    result = gslab("smoke", "cpu-light", "--runtime", runtime)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [line for line in result.stdout.splitlines() if "numba-parallel" in line]
+    assert rows and "ok" in rows[0] and runtime in rows[0]
