@@ -1,5 +1,6 @@
-"""The image tests' fixtures that the launcher tests share."""
+"""The image tests' fixtures and collection rule, shared by the launcher tests: a test with
+no runtime to run on here (serving under Apptainer) is deselected, not skipped."""
 
-from tests.images.conftest import workdir
+from tests.images.conftest import pytest_collection_modifyitems, workdir
 
-__all__ = ["workdir"]
+__all__ = ["pytest_collection_modifyitems", "workdir"]
