@@ -98,3 +98,14 @@ def test_doctor_and_images() -> None:
         assert check in doctor.stdout
     listing = gslab("images")
     assert listing.returncode == 0 and "cpu-jupyter" in listing.stdout and "gpu-light" in listing.stdout
+
+
+def test_build_and_bundle_dry_runs(tmp_path: Path) -> None:
+    built = gslab("build", "cpu-jupyter", "--dry-run")
+    assert built.returncode == 0, built.stderr
+    assert "docker buildx bake" in built.stdout and "--load cpu-jupyter" in built.stdout
+    assert "grayscott.variants label cpu-jupyter" in built.stdout
+    bundled = gslab("bundle", "cpu-light", "gpu-light", "-o", str(tmp_path), "--dry-run")
+    assert bundled.returncode == 0, bundled.stderr
+    assert f"save -o {tmp_path}/gpu-light.tar gray-scott-lab:gpu-light" in bundled.stdout
+    one_line_error(gslab("load", str(tmp_path)), "no .tar")

@@ -286,6 +286,182 @@ def _has_image(runtime: Runtime, variant: variants.Variant) -> bool:
     return True
 
 
+def _show(command: list[str]) -> None:
+    console.print(" ".join(_quote(c) for c in command), markup=False, highlight=False,
+                  soft_wrap=True)
+
+
+def _run_checked(command: list[str], what: str) -> None:
+    if subprocess.run(command, check=False).returncode != 0:
+        raise GrayScottError(f"{what} failed: {' '.join(command[:3])} ...")
+
+
+@app.command()
+def build(
+    names: Annotated[list[str] | None, typer.Argument(
+        metavar="[VARIANT]...", help="e.g. cpu-jupyter (default: every variant).")] = None,
+    pip_cert: Annotated[Path | None, typer.Option(help="CA bundle of a TLS-intercepting proxy "
+                                                  "(a build secret, never stored).")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Print the commands, run nothing.")] = False,
+) -> None:
+    """Build image variants with docker buildx bake (parents first), then label them."""
+    chosen = [variants.get(n).name for n in names] if names else \
+        [v.name for v in variants.variants() if not v.internal]
+    cert = pip_cert or next((p for p in (Path("/etc/ssl/certs/ca-certificates.crt"),)
+                             if p.is_file()), None)
+    if cert is not None and not cert.is_file():
+        raise UsageError(f"--pip-cert {cert} does not exist")
+    bake_file = Path(os.environ.get("TMPDIR", "/tmp")) / f"gslab-bake-{os.getpid()}.json"
+    bake = ["docker", "buildx", "bake", "-f", str(bake_file), "--load", *chosen]
+    label = [sys.executable, "-m", "grayscott.variants", "label", *chosen]
+    if dry_run:
+        console.print(f"# {bake_file}: python -m grayscott.variants bake {cert or ''}")
+        _show(bake)
+        _show(label)
+        return
+    if DockerRuntime().available():
+        raise UsageError(f"building needs Docker with buildx: {DockerRuntime().available()}")
+    bake_file.write_text(json.dumps(variants.bake_definition(str(cert) if cert else None)))
+    try:
+        _run_checked(bake, "the build")
+        _run_checked(label, "labelling")
+    finally:
+        bake_file.unlink(missing_ok=True)
+
+
+BUNDLE_README = """# Gray-Scott Lab images for offline use
+
+Made by `gslab bundle` on {date}. Copy this folder to the machine that has no network, then:
+
+    gslab load .                       # Docker or Podman: loads every .tar here
+    docker load -i cpu-jupyter.tar     # or by hand, one image
+    podman load -i cpu-jupyter.tar
+    apptainer run gray-scott-lab_cpu-light.sif smoke   # the .sif files need no loading
+
+Then `gslab run jupyter` (or `docker run -p 8888:8888 gray-scott-lab:cpu-jupyter`).
+
+| image | file | size |
+|---|---|---:|
+{rows}
+"""
+
+
+@app.command()
+def bundle(
+    names: Annotated[list[str], typer.Argument(metavar="VARIANT...", help="e.g. cpu-jupyter.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write.")] = Path(
+        "gslab-bundle"),
+    dry_run: Annotated[bool, typer.Option(help="Print the commands, run nothing.")] = False,
+) -> None:
+    """Save images as .tar (and .sif when built) with a README, for a site without network."""
+    chosen = [variants.get(n) for n in names]
+    engine = next(iter(_engines()), None)
+    if engine is None and not dry_run:
+        raise UsageError("bundling needs Docker or Podman holding the images")
+    program = engine.program if engine else "docker"
+    rows = []
+    if not dry_run:
+        output.mkdir(parents=True, exist_ok=True)
+    for v in chosen:
+        if engine is not None and engine.image_size(v.image) is None and not dry_run:
+            raise UsageError(f"{v.image} is not in {engine.name}: gslab build {v.name}")
+        tar = output / f"{v.name}.tar"
+        command = [program, "save", "-o", str(tar), v.image]
+        if dry_run:
+            _show(command)
+            continue
+        err.print(f"saving {v.image} ...")
+        _run_checked(command, f"saving {v.image}")
+        rows.append(f"| {v.image} | {tar.name} | {tar.stat().st_size / 1e9:.2f} GB |")
+        sif = ApptainerRuntime.sif_path(v.name)
+        if sif.is_file():
+            shutil.copy2(sif, output / sif.name)
+            rows.append(f"| {v.image} (Apptainer) | {sif.name} | {sif.stat().st_size / 1e9:.2f} GB |")
+    if not dry_run:
+        from datetime import date
+
+        (output / "README.md").write_text(BUNDLE_README.format(date=date.today(),
+                                                               rows="\n".join(rows)))
+        console.print(f"wrote {output}/ ({len(rows)} files + README.md)")
+
+
+@app.command()
+def load(
+    folder: Annotated[Path, typer.Argument(help="A folder written by gslab bundle.")],
+    runtime_name: Annotated[str, typer.Option("--runtime", "-r", help="docker or podman "
+                                              "(default: every usable one).")] = "auto",
+) -> None:
+    """Load a bundle's images into Docker and/or Podman."""
+    tars = sorted(folder.glob("*.tar"))
+    if not tars:
+        raise UsageError(f"{folder} holds no .tar images (made by gslab bundle?)")
+    engines = _engines() if runtime_name == "auto" else [pick_runtime(runtime_name)]
+    if not engines or not all(isinstance(e, DockerRuntime) for e in engines):
+        raise UsageError("loading needs Docker or Podman")
+    for engine in engines:
+        for tar in tars:
+            _run_checked([engine.program, "load", "-q", "-i", str(tar)], f"{engine.name} load")
+            console.print(f"{engine.name}: loaded {tar.name}")
+
+
+k8s = typer.Typer(help="The lab on Kubernetes: a single-user Pod + Service + PVC, or a Job.",
+                  no_args_is_help=True)
+app.add_typer(k8s, name="k8s")
+
+
+def _manifests(variant_name: str, name: str | None, args: list[str] | None) -> str:
+    from grayscott.launcher import kubernetes
+
+    return kubernetes.to_yaml(kubernetes.render(variants.get(variant_name), name, args=args))
+
+
+@k8s.command("render")
+def k8s_render(
+    variant_name: Annotated[str, typer.Argument(metavar="VARIANT", help="e.g. gpu-jupyter.")],
+    args: Annotated[list[str] | None, typer.Argument(help="For light: the grayscott command "
+                                                      "line of the Job (after --).")] = None,
+    name: Annotated[str | None, typer.Option(help="Name of the objects.")] = None,
+) -> None:
+    """Print the manifests as YAML (kubectl apply -f - takes them)."""
+    sys.stdout.write(_manifests(variant_name, name, args))
+
+
+@k8s.command("apply")
+def k8s_apply(
+    variant_name: Annotated[str, typer.Argument(metavar="VARIANT")],
+    args: Annotated[list[str] | None, typer.Argument()] = None,
+    name: Annotated[str | None, typer.Option()] = None,
+    dry_run: Annotated[bool, typer.Option(help="Print the kubectl command and the YAML.")] = False,
+) -> None:
+    """Create the lab (or Job) on the current kubectl context."""
+    text = _manifests(variant_name, name, args)
+    if dry_run:
+        console.print("kubectl apply -f -", markup=False)
+        sys.stdout.write(text)
+        return
+    if shutil.which("kubectl") is None:
+        raise UsageError("kubectl is not installed; gslab k8s render prints the manifests")
+    if subprocess.run(["kubectl", "apply", "-f", "-"], input=text, text=True,
+                      check=False).returncode != 0:
+        raise GrayScottError("kubectl apply failed")
+
+
+@k8s.command("delete")
+def k8s_delete(
+    name: Annotated[str, typer.Argument(help="The name given to apply (gslab-VARIANT).")],
+    dry_run: Annotated[bool, typer.Option()] = False,
+) -> None:
+    """Delete everything gslab created under that name (its work volume too)."""
+    command = ["kubectl", "delete", "pod,service,job,secret,pvc", "-l",
+               f"app.kubernetes.io/instance={name}"]
+    if dry_run:
+        _show(command)
+        return
+    if shutil.which("kubectl") is None:
+        raise UsageError("kubectl is not installed")
+    _run_checked(command, "kubectl delete")
+
+
 def _engines() -> list[DockerRuntime]:
     return [r for r in (DockerRuntime(), PodmanRuntime()) if r.available() is None]
 

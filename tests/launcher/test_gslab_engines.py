@@ -68,3 +68,17 @@ def test_smoke_table_through_the_runtime(runtime: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     rows = [line for line in result.stdout.splitlines() if "numba-parallel" in line]
     assert rows and "ok" in rows[0] and runtime in rows[0]
+
+
+@pytest.mark.parametrize("runtime", [r for r in RUNTIMES if r == "podman"])
+def test_bundle_from_docker_then_load_into_podman(runtime: str, tmp_path: Path) -> None:
+    subprocess.run(["podman", "rmi", "-f", "gray-scott-lab:cpu-light"], capture_output=True,
+                   check=False)
+    made = gslab("bundle", "cpu-light", "-o", str(tmp_path / "bundle"))
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert (tmp_path / "bundle" / "cpu-light.tar").stat().st_size > 100e6
+    assert "cpu-light.tar" in (tmp_path / "bundle" / "README.md").read_text()
+    loaded = gslab("load", str(tmp_path / "bundle"), "--runtime", runtime)
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    smoke = gslab("smoke", "cpu-light", "--runtime", runtime)
+    assert smoke.returncode == 0, smoke.stdout + smoke.stderr

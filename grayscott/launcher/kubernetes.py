@@ -1,0 +1,137 @@
+"""Kubernetes manifests for the lab: a single-user lab (Pod + Service + PVC + token Secret)
+or a batch Job of the light image, for the cpu or gpu target.
+
+The pods keep the images' contract: UID 1000, group 100, read-only root filesystem, an
+emptyDir /tmp, a memory-backed /dev/shm (PyTorch and JAX need more than the 64 MB default),
+never serving without a token or password, and ``nvidia.com/gpu`` limits for gpu targets.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from typing import Any
+
+from grayscott.variants import Variant
+
+APP = "gray-scott-lab"
+
+
+def _labels(name: str, variant: Variant) -> dict[str, str]:
+    return {"app.kubernetes.io/name": APP, "app.kubernetes.io/instance": name,
+            "app.kubernetes.io/component": variant.flavour, "org.grayscott.lab": "1"}
+
+
+def _pod_spec(variant: Variant, name: str, *, gpu: bool, args: list[str], env: list[dict[str, Any]],
+              cpu: str, memory: str, restart: str) -> dict[str, Any]:
+    limits: dict[str, str] = {"cpu": cpu, "memory": memory}
+    if gpu:
+        limits["nvidia.com/gpu"] = "1"
+    container: dict[str, Any] = {
+        "name": variant.flavour,
+        "image": variant.image,
+        "imagePullPolicy": "IfNotPresent",
+        "env": env,
+        "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": limits},
+        "securityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
+                            "capabilities": {"drop": ["ALL"]}},
+        "volumeMounts": [{"name": "work", "mountPath": "/work"},
+                         {"name": "tmp", "mountPath": "/tmp"},
+                         {"name": "dshm", "mountPath": "/dev/shm"}],
+    }
+    if args:
+        container["args"] = args
+    if variant.port:
+        container["ports"] = [{"name": "http", "containerPort": variant.port}]
+        path = "/api" if variant.flavour == "jupyter" else "/healthz"
+        container["readinessProbe"] = {"httpGet": {"path": path, "port": "http"},
+                                       "periodSeconds": 5}
+    spec: dict[str, Any] = {
+        "restartPolicy": restart,
+        "securityContext": {"runAsUser": 1000, "runAsGroup": 100, "fsGroup": 100,
+                            "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [container],
+        "volumes": [{"name": "work", "persistentVolumeClaim": {"claimName": f"{name}-work"}},
+                    {"name": "tmp", "emptyDir": {}},
+                    {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "2Gi"}}],
+    }
+    if gpu:
+        spec["tolerations"] = [{"key": "nvidia.com/gpu", "operator": "Exists",
+                                "effect": "NoSchedule"}]
+    return spec
+
+
+def render(variant: Variant, name: str | None = None, *, args: list[str] | None = None,
+           storage: str = "5Gi", cpu: str = "4", memory: str = "8Gi",
+           token: str | None = None) -> list[dict[str, Any]]:
+    """The manifests that run ``variant`` on a cluster, in the order to apply them."""
+    name = name or f"gslab-{variant.name}"
+    gpu = variant.target == "gpu"
+    labels = _labels(name, variant)
+    meta = {"name": name, "labels": labels}
+    docs: list[dict[str, Any]] = [{
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": f"{name}-work", "labels": labels},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage}}},
+    }]
+    if variant.flavour == "light":
+        spec = _pod_spec(variant, name, gpu=gpu, args=args or ["smoke"], env=[], cpu=cpu,
+                         memory=memory, restart="Never")
+        docs.append({"apiVersion": "batch/v1", "kind": "Job", "metadata": meta,
+                     "spec": {"backoffLimit": 0, "ttlSecondsAfterFinished": 86400,
+                              "template": {"metadata": {"labels": labels}, "spec": spec}}})
+        return docs
+    key = "JUPYTER_TOKEN" if variant.flavour == "jupyter" else "PASSWORD"
+    docs.append({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                 "metadata": {"name": f"{name}-auth", "labels": labels},
+                 "stringData": {key: token or secrets.token_hex(24)}})
+    env = [{"name": key, "valueFrom": {"secretKeyRef": {"name": f"{name}-auth", "key": key}}}]
+    docs.append({"apiVersion": "v1", "kind": "Pod", "metadata": meta,
+                 "spec": _pod_spec(variant, name, gpu=gpu, args=args or [], env=env, cpu=cpu,
+                                   memory=memory, restart="Always")})
+    docs.append({"apiVersion": "v1", "kind": "Service", "metadata": meta,
+                 "spec": {"selector": {"app.kubernetes.io/instance": name},
+                          "ports": [{"name": "http", "port": variant.port,
+                                     "targetPort": "http"}]}})
+    return docs
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return json.dumps(str(value))  # a JSON string is a valid YAML double-quoted scalar
+
+
+def _key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
+
+
+def _yaml(value: Any, indent: int = 0) -> list[str]:
+    pad = " " * indent
+    lines: list[str] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(v, (dict, list)) and v:
+                lines.append(f"{pad}{_key(k)}:")
+                lines += _yaml(v, indent + 2)
+            elif isinstance(v, (dict, list)):
+                lines.append(f"{pad}{_key(k)}: {'{}' if isinstance(v, dict) else '[]'}")
+            else:
+                lines.append(f"{pad}{_key(k)}: {_scalar(v)}")
+    elif isinstance(value, list):
+        for item in value:
+            body = _yaml(item, indent + 2)
+            if isinstance(item, (dict, list)) and body:
+                lines.append(f"{pad}- {body[0].lstrip()}")
+                lines += body[1:]
+            else:
+                lines.append(f"{pad}- {_scalar(item)}")
+    return lines
+
+
+def to_yaml(docs: list[dict[str, Any]]) -> str:
+    """The manifests as one multi-document YAML stream (no YAML library needed)."""
+    return "".join("---\n" + "\n".join(_yaml(doc)) + "\n" for doc in docs)
