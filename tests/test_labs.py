@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grayscott import model
-from grayscott.labs import build, checks, size
-from tests.conftest import use_backend
+from grayscott import backends, model
+from grayscott.labs import build, checks, gpu, size
+from tests.conftest import REQUIRED, use_backend
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -24,13 +24,43 @@ LABS = Path(__file__).resolve().parents[1] / "labs"
 SOLUTIONS = build.solution_notebooks(LABS)
 TUTORIALS = [build.tutorial_path(p) for p in SOLUTIONS]
 ALL_NOTEBOOKS = sorted(LABS.rglob("*.ipynb"))
-#: Backends each notebook needs (beyond numpy), by file-name prefix.
-NEEDS = {"4_": ("numba", "numba-parallel"), "5_": ("jax-3x3",), "6_": ("jax-3x3", "jax-generic")}
+#: Backends each notebook needs (beyond numpy), by day and file-name prefix: skipped without them.
+NEEDS = {"cpu/4_": ("numba", "numba-parallel"), "cpu/5_": ("jax-3x3",), "cpu/6_": ("jax-3x3", "jax-generic"),
+         "gpu/1_": ("jax-3x3",), "gpu/3_": ("torch",), "gpu/5_": ("jax-3x3",)}
+#: GPU-only backends a notebook needs: without them it must stop at its first cell with NeedsGPU.
+GPU_ONLY = {"gpu/2_": ("cupy", "cupy-fused"), "gpu/4_": ("cupynumeric",)}
 TIME_LIMIT_S = 60
 
 
+def _lookup(table: dict[str, tuple[str, ...]], path: Path) -> tuple[str, ...]:
+    key = f"{path.parent.parent.name}/{path.name}"
+    return next((v for k, v in table.items() if key.startswith(k)), ())
+
+
 def needs(path: Path) -> tuple[str, ...]:
-    return ("numpy", *next((v for k, v in NEEDS.items() if path.name.startswith(k)), ()))
+    return ("numpy", *_lookup(NEEDS, path))
+
+
+def gpu_missing(path: Path) -> str | None:
+    """For a GPU-only notebook: the first reason it cannot run here (None: it must run fully)."""
+    for name in _lookup(GPU_ONLY, path):
+        reason = backends.get(name).unavailable_reason()
+        if reason is not None:
+            if name in REQUIRED:
+                pytest.fail(f"required backend {name} is unavailable: {reason}")
+            return gpu.message(name, reason)
+    return None
+
+
+def assert_stopped_for_gpu(nb: object, failure: pytest.ExceptionInfo[Exception], message: str) -> None:
+    """The notebook stopped in its first code cell with NeedsGPU, saying which GPU library and why."""
+    assert failure.value.ename == "NeedsGPU", failure.value  # type: ignore[attr-defined]
+    code = [c for c in nb.cells if c.cell_type == "code"]  # type: ignore[attr-defined]
+    assert any(o.get("output_type") == "error" for o in code[0].outputs), "did not stop at the first cell"
+    assert all(c.outputs == [] for c in code[1:]), "cells after the GPU check ran"
+    printed = "".join(o.get("text", "") for o in code[0].outputs)
+    assert printed.startswith("This notebook needs an NVIDIA GPU with "), printed
+    assert message in printed
 
 
 def execute(path: Path, nb: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> float:
@@ -58,6 +88,16 @@ def test_the_six_cpu_notebooks_exist() -> None:
     assert all(t.exists() for t in TUTORIALS)
 
 
+def test_the_five_gpu_notebooks_exist() -> None:
+    names = [p.name for p in SOLUTIONS if p.parent.parent.name == "gpu"]
+    assert names == ["1_JAX_GPU.ipynb", "2_CuPy.ipynb", "3_PyTorch.ipynb", "4_cuPyNumeric.ipynb",
+                     "5_Data_Residency.ipynb"]
+    for path in SOLUTIONS:  # a GPU-only notebook checks for its GPU in its first code cell
+        if _lookup(GPU_ONLY, path):
+            first = next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+            assert "require_gpu(" in first.source, path
+
+
 @pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: str(p.relative_to(LABS)))
 def test_notebook_committed_without_outputs(path: Path) -> None:
     raw = json.loads(path.read_text(encoding="utf-8"))
@@ -77,6 +117,12 @@ def test_tutorial_is_the_generator_output(solution: Path) -> None:
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: str(p.relative_to(LABS)))
 def test_solution_notebook_runs(solution: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     nb = nbformat.read(solution, as_version=4)
+    missing = gpu_missing(solution)
+    if missing is not None:  # no GPU here: the expected run stops at the first cell, clearly
+        with pytest.raises(nbclient.exceptions.CellExecutionError) as failure:
+            execute(solution, nb, tmp_path, monkeypatch)
+        assert_stopped_for_gpu(nb, failure, missing)
+        return
     elapsed = execute(solution, nb, tmp_path, monkeypatch)
     assert elapsed < TIME_LIMIT_S
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
@@ -97,8 +143,12 @@ def test_tutorial_stops_at_its_first_gap(tutorial: Path, tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     nb = nbformat.read(tutorial, as_version=4)
     gap = first_gap(nb)
+    missing = gpu_missing(tutorial)
     with pytest.raises(nbclient.exceptions.CellExecutionError) as failure:
         execute(tutorial, nb, tmp_path, monkeypatch)
+    if missing is not None:
+        assert_stopped_for_gpu(nb, failure, missing)
+        return
     assert failure.value.ename == "NotImplementedError", failure.value
     assert "exercise: " in failure.value.evalue
     failed = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
