@@ -512,7 +512,8 @@ def test_check_device_step() -> None:
 
     assert checks.check_device_step(torch_step, torch.tensor) is True
     with pytest.raises(checks.CheckFailed, match="keep the state on the device"):
-        checks.check_device_step(lambda u, v, *c: tuple(a.numpy() for a in torch_step(u, v, *c)), torch.tensor)
+        checks.check_device_step(lambda u, v, *c: tuple(a.numpy() for a in torch_step(u, v, *c)),
+                                 torch.tensor)
 
 
 def test_check_torch_laplacian() -> None:
@@ -525,7 +526,7 @@ def test_check_torch_laplacian() -> None:
     assert checks.check_torch_laplacian(model.laplacian) is True
     with pytest.raises(checks.CheckFailed, match="batch and channel axes"):
         checks.check_torch_laplacian(lambda a: F.conv2d(a[None, None], weight))
-    with pytest.raises(checks.CheckFailed, match="expected a torch.Tensor"):
+    with pytest.raises(checks.CheckFailed, match=r"expected a torch\.Tensor"):
         checks.check_torch_laplacian(lambda a: model.laplacian(a.numpy()))
     with pytest.raises(checks.CheckFailed, match="centre weight of -4"):
         checks.check_torch_laplacian(lambda a: model.laplacian(a) + 4.0 * a[1:-1, 1:-1])
@@ -563,7 +564,8 @@ def test_jax_gpu_day_checks() -> None:
 
     assert checks.check_jax_scan_frames(run_frames) is True
     with pytest.raises(checks.CheckFailed, match="one interior of V per frame"):
-        checks.check_jax_scan_frames(lambda u, v, f, n: (*run_frames(u, v, f, n)[:2], run_frames(u, v, f, n)[0]))
+        checks.check_jax_scan_frames(lambda u, v, f, n: (*run_frames(u, v, f, n)[:2],
+                                                         run_frames(u, v, f, n)[0]))
     with pytest.raises(checks.CheckFailed, match="expected a triple"):
         checks.check_jax_scan_frames(lambda u, v, f, n: run_frames(u, v, f, n)[:2])
 
