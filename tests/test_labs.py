@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grayscott import model
-from grayscott.labs import build, checks, size
-from tests.conftest import use_backend
+from grayscott import backends, model
+from grayscott.labs import build, checks, gpu, size
+from tests.conftest import REQUIRED, use_backend
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -24,13 +24,43 @@ LABS = Path(__file__).resolve().parents[1] / "labs"
 SOLUTIONS = build.solution_notebooks(LABS)
 TUTORIALS = [build.tutorial_path(p) for p in SOLUTIONS]
 ALL_NOTEBOOKS = sorted(LABS.rglob("*.ipynb"))
-#: Backends each notebook needs (beyond numpy), by file-name prefix.
-NEEDS = {"4_": ("numba", "numba-parallel"), "5_": ("jax-3x3",), "6_": ("jax-3x3", "jax-generic")}
+#: Backends each notebook needs (beyond numpy), by day and file-name prefix: skipped without them.
+NEEDS = {"cpu/4_": ("numba", "numba-parallel"), "cpu/5_": ("jax-3x3",), "cpu/6_": ("jax-3x3", "jax-generic"),
+         "gpu/1_": ("jax-3x3",), "gpu/3_": ("torch",), "gpu/5_": ("jax-3x3",)}
+#: GPU-only backends a notebook needs: without them it must stop at its first cell with NeedsGPU.
+GPU_ONLY = {"gpu/2_": ("cupy", "cupy-fused"), "gpu/4_": ("cupynumeric",)}
 TIME_LIMIT_S = 60
 
 
+def _lookup(table: dict[str, tuple[str, ...]], path: Path) -> tuple[str, ...]:
+    key = f"{path.parent.parent.name}/{path.name}"
+    return next((v for k, v in table.items() if key.startswith(k)), ())
+
+
 def needs(path: Path) -> tuple[str, ...]:
-    return ("numpy", *next((v for k, v in NEEDS.items() if path.name.startswith(k)), ()))
+    return ("numpy", *_lookup(NEEDS, path))
+
+
+def gpu_missing(path: Path) -> str | None:
+    """For a GPU-only notebook: the first reason it cannot run here (None: it must run fully)."""
+    for name in _lookup(GPU_ONLY, path):
+        reason = backends.get(name).unavailable_reason()
+        if reason is not None:
+            if name in REQUIRED:
+                pytest.fail(f"required backend {name} is unavailable: {reason}")
+            return gpu.message(name, reason)
+    return None
+
+
+def assert_stopped_for_gpu(nb: object, failure: pytest.ExceptionInfo[Exception], message: str) -> None:
+    """The notebook stopped in its first code cell with NeedsGPU, saying which GPU library and why."""
+    assert failure.value.ename == "NeedsGPU", failure.value  # type: ignore[attr-defined]
+    code = [c for c in nb.cells if c.cell_type == "code"]  # type: ignore[attr-defined]
+    assert any(o.get("output_type") == "error" for o in code[0].outputs), "did not stop at the first cell"
+    assert all(c.outputs == [] for c in code[1:]), "cells after the GPU check ran"
+    printed = "".join(o.get("text", "") for o in code[0].outputs)
+    assert printed.startswith("This notebook needs an NVIDIA GPU with "), printed
+    assert message in printed
 
 
 def execute(path: Path, nb: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> float:
@@ -58,6 +88,16 @@ def test_the_six_cpu_notebooks_exist() -> None:
     assert all(t.exists() for t in TUTORIALS)
 
 
+def test_the_five_gpu_notebooks_exist() -> None:
+    names = [p.name for p in SOLUTIONS if p.parent.parent.name == "gpu"]
+    assert names == ["1_JAX_GPU.ipynb", "2_CuPy.ipynb", "3_PyTorch.ipynb", "4_cuPyNumeric.ipynb",
+                     "5_Data_Residency.ipynb"]
+    for path in SOLUTIONS:  # a GPU-only notebook checks for its GPU in its first code cell
+        if _lookup(GPU_ONLY, path):
+            first = next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+            assert "require_gpu(" in first.source, path
+
+
 @pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: str(p.relative_to(LABS)))
 def test_notebook_committed_without_outputs(path: Path) -> None:
     raw = json.loads(path.read_text(encoding="utf-8"))
@@ -77,6 +117,12 @@ def test_tutorial_is_the_generator_output(solution: Path) -> None:
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: str(p.relative_to(LABS)))
 def test_solution_notebook_runs(solution: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     nb = nbformat.read(solution, as_version=4)
+    missing = gpu_missing(solution)
+    if missing is not None:  # no GPU here: the expected run stops at the first cell, clearly
+        with pytest.raises(nbclient.exceptions.CellExecutionError) as failure:
+            execute(solution, nb, tmp_path, monkeypatch)
+        assert_stopped_for_gpu(nb, failure, missing)
+        return
     elapsed = execute(solution, nb, tmp_path, monkeypatch)
     assert elapsed < TIME_LIMIT_S
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
@@ -97,8 +143,12 @@ def test_tutorial_stops_at_its_first_gap(tutorial: Path, tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     nb = nbformat.read(tutorial, as_version=4)
     gap = first_gap(nb)
+    missing = gpu_missing(tutorial)
     with pytest.raises(nbclient.exceptions.CellExecutionError) as failure:
         execute(tutorial, nb, tmp_path, monkeypatch)
+    if missing is not None:
+        assert_stopped_for_gpu(nb, failure, missing)
+        return
     assert failure.value.ename == "NotImplementedError", failure.value
     assert "exercise: " in failure.value.evalue
     failed = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
@@ -430,3 +480,125 @@ def test_jax_checks() -> None:
         checks.check_jax_laplacian(lambda a, w: model.laplacian(a), generic=True)
     with pytest.raises(checks.CheckFailed, match="centre weight of -9"):
         checks.check_jax_laplacian(lambda a: model.laplacian(a) - a[1:-1, 1:-1])
+
+
+# --- the GPU day's checks and GPU gate (judged on the CPU: NumPy, JAX and PyTorch arrays) --------
+
+def test_require_gpu_stops_with_a_clear_line(monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(backends.get("cupy"), "unavailable_reason", classmethod(lambda cls: "no GPU here"))
+    with pytest.raises(gpu.NeedsGPU, match="This notebook needs an NVIDIA GPU with CuPy: no GPU here"):
+        gpu.require_gpu("cupy")
+    assert capsys.readouterr().out == "This notebook needs an NVIDIA GPU with CuPy: no GPU here\n"
+    monkeypatch.setattr(backends.get("numpy"), "unavailable_reason", classmethod(lambda cls: None))
+    gpu.require_gpu("numpy")  # available: returns quietly
+    assert not issubclass(gpu.NeedsGPU, AssertionError)  # not a CheckFailed: a stop, not a wrong answer
+
+
+def test_check_device_step() -> None:
+    assert checks.check_device_step(step_right, np.asarray) is True
+    with pytest.raises(checks.CheckFailed, match="value at padded cell"):
+        checks.check_device_step(step_no_feed, np.asarray)
+    with pytest.raises(checks.CheckFailed, match="expected a pair"):
+        checks.check_device_step(step_one_array, np.asarray)
+    use_backend("torch")
+    import torch
+
+    def torch_step(u, v, *c):  # type: ignore[no-untyped-def]
+        u2, v2 = u.clone(), v.clone()
+        u2[1:-1, 1:-1], v2[1:-1, 1:-1] = model.react(u[1:-1, 1:-1], v[1:-1, 1:-1], model.laplacian(u),
+                                                     model.laplacian(v), *c)
+        return u2, v2
+
+    assert checks.check_device_step(torch_step, torch.tensor) is True
+    with pytest.raises(checks.CheckFailed, match="keep the state on the device"):
+        checks.check_device_step(lambda u, v, *c: tuple(a.numpy() for a in torch_step(u, v, *c)),
+                                 torch.tensor)
+
+
+def test_check_torch_laplacian() -> None:
+    use_backend("torch")
+    import torch
+    import torch.nn.functional as F
+
+    weight = torch.tensor(model.STENCIL_9, dtype=torch.float32).reshape(1, 1, 3, 3)
+    assert checks.check_torch_laplacian(lambda a: F.conv2d(a[None, None], weight)[0, 0]) is True
+    assert checks.check_torch_laplacian(model.laplacian) is True
+    with pytest.raises(checks.CheckFailed, match="batch and channel axes"):
+        checks.check_torch_laplacian(lambda a: F.conv2d(a[None, None], weight))
+    with pytest.raises(checks.CheckFailed, match=r"expected a torch\.Tensor"):
+        checks.check_torch_laplacian(lambda a: model.laplacian(a.numpy()))
+    with pytest.raises(checks.CheckFailed, match="centre weight of -4"):
+        checks.check_torch_laplacian(lambda a: model.laplacian(a) + 4.0 * a[1:-1, 1:-1])
+
+
+def test_jax_gpu_day_checks() -> None:
+    use_backend("jax-3x3")
+    from functools import partial
+
+    import jax
+    from jax import lax
+
+    du, dv, _, _, dt = checks.CHECK_PARAMS.coefficients()
+
+    def advance(u, v, feed, kill, steps):  # type: ignore[no-untyped-def]
+        def body(_, s):  # type: ignore[no-untyped-def]
+            u, v = s
+            un, vn = model.react(u[1:-1, 1:-1], v[1:-1, 1:-1], model.laplacian(u), model.laplacian(v),
+                                 du, dv, feed, kill, dt)
+            return u.at[1:-1, 1:-1].set(un), v.at[1:-1, 1:-1].set(vn)
+        return lax.fori_loop(0, steps, body, (u, v))
+
+    assert checks.check_jax_batch(jax.vmap(advance, in_axes=(0, 0, 0, 0, None))) is True
+    same = jax.vmap(lambda u, v, f, k, n: advance(u, v, 0.014, 0.054, n), in_axes=(0, 0, 0, 0, None))
+    with pytest.raises(checks.CheckFailed, match="every grid of the batch is the same"):
+        checks.check_jax_batch(same)
+
+    @partial(jax.jit, static_argnums=(2,))
+    def run_frames(u, v, frames, per_frame):  # type: ignore[no-untyped-def]
+        def one(s, _):  # type: ignore[no-untyped-def]
+            u, v = advance(*s, 0.014, 0.054, per_frame)
+            return (u, v), v[1:-1, 1:-1]
+        (u, v), vs = lax.scan(one, (u, v), length=frames)
+        return u, v, vs
+
+    assert checks.check_jax_scan_frames(run_frames) is True
+    with pytest.raises(checks.CheckFailed, match="one interior of V per frame"):
+        checks.check_jax_scan_frames(lambda u, v, f, n: (*run_frames(u, v, f, n)[:2],
+                                                         run_frames(u, v, f, n)[0]))
+    with pytest.raises(checks.CheckFailed, match="expected a triple"):
+        checks.check_jax_scan_frames(lambda u, v, f, n: run_frames(u, v, f, n)[:2])
+
+    def host_frames(u, v, frames, per_frame):  # type: ignore[no-untyped-def]
+        return np.asarray(run_frames(u, v, frames, per_frame)[2])
+
+    import jax.numpy as jnp
+
+    assert checks.check_host_frames(host_frames, jnp.asarray) is True
+    with pytest.raises(checks.CheckFailed, match="NumPy array on the host"):
+        checks.check_host_frames(lambda *a: run_frames(*a)[2], jnp.asarray)
+    with pytest.raises(checks.CheckFailed, match=r"frame 0: value at"):
+        checks.check_host_frames(lambda u, v, f, n: host_frames(u, v, f, n + 1), jnp.asarray)
+
+
+def test_check_run_to_file() -> None:
+    from grayscott.h5io import FrameWriter
+
+    def overlapped(b, path, frames, per_frame):  # type: ignore[no-untyped-def]
+        writer = FrameWriter(path, b.params, frames, {}, force=True)
+        for _ in range(frames):
+            b.advance(per_frame)
+            writer.put(b.fetch_v())
+        writer.close({})
+
+    def unclosed(b, path, frames, per_frame):  # type: ignore[no-untyped-def]
+        writer = FrameWriter(path, b.params, frames, {}, force=True)
+        b.advance(per_frame)
+        writer.put(b.fetch_v())
+        writer.close({})  # one frame only
+
+    assert checks.check_run_to_file(overlapped) is True
+    with pytest.raises(checks.CheckFailed, match=r"frames of shape \(1, 12, 17\)"):
+        checks.check_run_to_file(unclosed)
+    with pytest.raises(checks.CheckFailed, match="no file was written"):
+        checks.check_run_to_file(lambda *a: None)

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 from grayscott.labs.checks import CheckFailed
 from grayscott.labs.compare import Comparison, compare_with_backend
+from grayscott.labs.gpu import NeedsGPU, require_gpu
 from grayscott.labs.size import SIZES, by_size, grid_size, lab_params, size_name
 
 __all__ = [
     "SIZES",
     "CheckFailed",
     "Comparison",
+    "NeedsGPU",
     "by_size",
     "compare_with_backend",
     "grid_size",
     "lab_params",
+    "require_gpu",
     "size_name",
 ]
