@@ -48,6 +48,13 @@ def _ok(check: str, detail: str) -> bool:
     return True
 
 
+def _verdict(check: str, problem: str | None, detail: str, raise_on_failure: bool) -> bool:
+    """The end of every check: what is wrong if anything, else "correct" with ``detail``."""
+    if problem is not None:
+        return _fail(check, problem, raise_on_failure)
+    return _ok(check, detail)
+
+
 def seeded_state(params: model.Params = CHECK_PARAMS) -> tuple[np.ndarray, np.ndarray]:
     """Padded (u, v) from the model with seeded noise: no symmetry to hide a swapped index."""
     return model.initial_state(params, noise=0.3, seed=2026)
@@ -180,9 +187,7 @@ def check_interior_view(interior: Fn, *, raise_on_failure: bool = True) -> bool:
     if problem is None and not np.shares_memory(got, u):
         problem = ("the result is a copy: writing to it would not change the grid "
                    "(use slices, not np.copy or fancy indexing)")
-    if problem is not None:
-        return _fail(name, problem, raise_on_failure)
-    return _ok(name, "a view: it shares memory with the grid")
+    return _verdict(name, problem, "a view: it shares memory with the grid", raise_on_failure)
 
 
 def check_threaded(threaded: Fn, *, raise_on_failure: bool = True) -> bool:
@@ -222,9 +227,7 @@ def check_laplacian(laplacian: Fn, *, raise_on_failure: bool = True) -> bool:
         problem = array_problem(got, expected, "the Laplacian", ONE_STEP_TOL)
         if problem is not None and "value at" in problem:
             problem += _centre_hint(np.asarray(got), expected, before)
-    if problem is not None:
-        return _fail(name, problem, raise_on_failure)
-    return _ok(name, f"{expected.shape[0]}x{expected.shape[1]} interior, float32, input untouched")
+    return _verdict(name, problem, f"{expected.shape[0]}x{expected.shape[1]} interior, float32, input untouched", raise_on_failure)
 
 
 def _reference_steps(u0: np.ndarray, v0: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
@@ -267,10 +270,9 @@ def check_step(step: Fn, *, steps: int = 1, raise_on_failure: bool = True, name:
             return _fail(name, f"returned {type(result).__name__}, expected a pair (u, v)", raise_on_failure)
         u, v = result
     problem = _state_problem((u, v), expected, model.tolerance("float32") if steps > 1 else ONE_STEP_TOL)
-    if problem is not None:
-        return _fail(name, problem, raise_on_failure)
     grid = f"{CHECK_PARAMS.rows}x{CHECK_PARAMS.cols}"
-    return _ok(name, f"{steps} step(s) on {grid} agree with the numpy backend")
+    return _verdict(name, problem, f"{steps} step(s) on {grid} agree with the numpy backend",
+                    raise_on_failure)
 
 
 # --- notebook 4: Numba --------------------------------------------------------------------
@@ -329,9 +331,7 @@ def check_jax_set_frame(set_frame: Fn, *, raise_on_failure: bool = True) -> bool
         return _fail(name, str(exc).split(": ", 1)[1] + " (JAX arrays are immutable: a.at[...].set(...))",
                      raise_on_failure)
     problem = _jax_problem(got, "set_frame") or array_problem(got, expected, "the result", 0.0, padded=True)
-    if problem is not None:
-        return _fail(name, problem, raise_on_failure)
-    return _ok(name, "pure: a new array, traceable by jit")
+    return _verdict(name, problem, "pure: a new array, traceable by jit", raise_on_failure)
 
 
 def check_jax_power(power: Fn, *, raise_on_failure: bool = True) -> bool:
@@ -351,9 +351,7 @@ def check_jax_power(power: Fn, *, raise_on_failure: bool = True) -> bool:
             raise_on_failure)
     problem = _jax_problem(got, "power") or array_problem(
         jnp.atleast_2d(got), np.atleast_2d(np.arange(1.0, 5.0, dtype=np.float32) ** 3), "x ** 3", 1e-4)
-    if problem is not None:
-        return _fail(name, problem, raise_on_failure)
-    return _ok(name, "jitted, n static, one trace per value of n")
+    return _verdict(name, problem, "jitted, n static, one trace per value of n", raise_on_failure)
 
 
 def check_jax_fori(repeat_step: Fn, *, raise_on_failure: bool = True) -> bool:
@@ -369,9 +367,7 @@ def check_jax_fori(repeat_step: Fn, *, raise_on_failure: bool = True) -> bool:
         return _fail(name, str(exc).split(": ", 1)[1] + " (steps is traced: use lax.fori_loop, not range)",
                      raise_on_failure)
     problem = _jax_problem(got, "repeat_step") or _state_problem(got, expected, model.tolerance("float32"))
-    if problem is not None:
-        return _fail(name, problem, raise_on_failure)
-    return _ok(name, "7 steps under jit with a traced step count agree with the numpy backend")
+    return _verdict(name, problem, "7 steps under jit with a traced step count agree with the numpy backend", raise_on_failure)
 
 
 def check_jax_vmap(batched: Fn, *, raise_on_failure: bool = True) -> bool:
@@ -393,9 +389,7 @@ def check_jax_vmap(batched: Fn, *, raise_on_failure: bool = True) -> bool:
                 problem = array_problem(arr[k], expected[k], f"grid {k} of the batch", ONE_STEP_TOL)
                 if problem:
                     break
-    if problem is not None:
-        return _fail(name, problem, raise_on_failure)
-    return _ok(name, f"{len(stack)} grids, one Laplacian each")
+    return _verdict(name, problem, f"{len(stack)} grids, one Laplacian each", raise_on_failure)
 
 
 def check_jax_laplacian(laplacian: Fn, *, generic: bool = False, raise_on_failure: bool = True) -> bool:
@@ -496,9 +490,7 @@ def check_device_step(step: Fn, to_device: Fn, *, steps: int = 3, raise_on_failu
                              raise_on_failure)
     problem = _state_problem((to_host(u), to_host(v)), expected,
                              model.tolerance("float32") if steps > 1 else ONE_STEP_TOL)
-    if problem is not None:
-        return _fail(name, problem, raise_on_failure)
-    return _ok(name, f"{steps} step(s) on {kind} arrays agree with the numpy backend")
+    return _verdict(name, problem, f"{steps} step(s) on {kind} arrays agree with the numpy backend", raise_on_failure)
 
 
 def check_torch_laplacian(laplacian: Fn, device: Any = "cpu", *, raise_on_failure: bool = True) -> bool:
@@ -521,9 +513,7 @@ def check_torch_laplacian(laplacian: Fn, device: Any = "cpu", *, raise_on_failur
         problem = array_problem(to_host(got), expected, "the Laplacian", ONE_STEP_TOL)
         if problem is not None and "value at" in problem:
             problem += _centre_hint(to_host(got), expected, u)
-    if problem is not None:
-        return _fail(name, problem, raise_on_failure)
-    return _ok(name, f"a {tuple(got.shape)} tensor on {got.device}")
+    return _verdict(name, problem, f"a {tuple(got.shape)} tensor on {got.device}", raise_on_failure)
 
 
 #: (feed, kill) pairs of the batch checks: three different patterns of the model.
@@ -562,9 +552,7 @@ def check_jax_batch(batched_advance: Fn, *, raise_on_failure: bool = True) -> bo
                     problem = "every grid of the batch is the same: use each grid's own feed and kill"
                 problem = f"grid {k} (feed={feed}, kill={kill}), after {steps} steps: {problem}"
                 break
-    if problem is not None:
-        return _fail(name, problem, raise_on_failure)
-    return _ok(name, f"{batch} (feed, kill) pairs, {steps} steps each, agree with the numpy backend")
+    return _verdict(name, problem, f"{batch} (feed, kill) pairs, {steps} steps each, agree with the numpy backend", raise_on_failure)
 
 
 def check_jax_scan_frames(run_frames: Fn, *, raise_on_failure: bool = True) -> bool:
@@ -592,9 +580,7 @@ def check_jax_scan_frames(run_frames: Fn, *, raise_on_failure: bool = True) -> b
                     break
     if problem is None:
         problem = _state_problem(got[:2], (ref_u, ref_v), model.tolerance("float32"))
-    if problem is not None:
-        return _fail(name, problem, raise_on_failure)
-    return _ok(name, f"{frames} frames of {per_frame} steps agree with the numpy backend")
+    return _verdict(name, problem, f"{frames} frames of {per_frame} steps agree with the numpy backend", raise_on_failure)
 
 
 def check_host_frames(run_frames: Fn, to_device: Fn, *, raise_on_failure: bool = True,
@@ -614,9 +600,7 @@ def check_host_frames(run_frames: Fn, to_device: Fn, *, raise_on_failure: bool =
             problem = array_problem(got[k], ref_frames[k], f"frame {k}", model.tolerance("float32"))
             if problem:
                 break
-    if problem is not None:
-        return _fail(name, problem, raise_on_failure)
-    return _ok(name, f"{frames} frames of {per_frame} steps on the host agree with the numpy backend")
+    return _verdict(name, problem, f"{frames} frames of {per_frame} steps on the host agree with the numpy backend", raise_on_failure)
 
 
 def check_run_to_file(run_to_file: Fn, *, raise_on_failure: bool = True,
@@ -651,6 +635,4 @@ def check_run_to_file(run_to_file: Fn, *, raise_on_failure: bool = True,
             problem = array_problem(got[k], ref_frames[k], f"frame {k} in the file", model.tolerance("float32"))
             if problem:
                 break
-    if problem is not None:
-        return _fail(name, problem, raise_on_failure)
-    return _ok(name, f"{frames} frames of {per_frame} steps in the file, in order")
+    return _verdict(name, problem, f"{frames} frames of {per_frame} steps in the file, in order", raise_on_failure)
