@@ -39,7 +39,7 @@ console = Console(width=_WIDTH)
 err_console = Console(stderr=True, width=_WIDTH)
 
 #: ``--backend auto`` takes the first of these that can run here.
-AUTO_ORDER = ("cupy-fused", "numba-parallel", "jax-3x3", "numpy")
+AUTO_ORDER = ("cupy-fused", "numba-blocked", "numba-parallel", "jax-3x3", "numpy")
 
 Rows = Annotated[int, typer.Option("--rows", "-r", help="Grid rows (without the boundary frame).")]
 Cols = Annotated[int, typer.Option("--cols", "-c", help="Grid columns.")]

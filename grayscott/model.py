@@ -9,7 +9,9 @@ constants, its initial state and its arithmetic from here, so that they cannot d
 - ``laplacian`` (the nine terms by hand, with slices) and ``laplacian_weighted`` (any 3x3
   weights) take a padded array and return the Laplacian of its interior, for every library
   that understands slices.
-- ``laplacian_at`` is the same nine-term stencil for one cell, for compiled loops.
+- ``laplacian_rows`` is the same nine-term stencil at column j of three rows (above, centre,
+  below), for compiled explicit loops: they walk a grid row by row, or rows kept in a small
+  cache-resident ring (temporal blocking).
 
 The grid is stored padded: ``(rows + 2) x (cols + 2)`` with a one-cell frame held at the
 boundary values u = 1, v = 0; only the interior is ever updated.
@@ -101,10 +103,12 @@ def react(u: Any, v: Any, lap_u: Any, lap_v: Any,
     """One explicit Euler step of Gray-Scott, given the Laplacians of u and v.
 
     Pure ``+ - *`` arithmetic: it works on scalars (compiled by Numba) and on the arrays of
-    every library. Returns the new (u, v).
+    every library. Returns the new (u, v). No float literal appears (``feed - feed * u``, not
+    ``feed * (1.0 - u)``): Numba types a literal as float64 and would widen float32 runs to
+    double precision, at half the vector width.
     """
     uvv = u * v * v
-    u_new = u + dt * (du * lap_u - uvv + feed * (1.0 - u))
+    u_new = u + dt * (du * lap_u - uvv + (feed - feed * u))
     v_new = v + dt * (dv * lap_v + uvv - (feed + kill) * v)
     return u_new, v_new
 
@@ -135,12 +139,17 @@ def laplacian_weighted(a: Any, weights: Stencil) -> Any:
     return total
 
 
-def laplacian_at(a: Any, i: int, j: int) -> Any:
-    """The nine-term Laplacian at cell (i, j) of padded ``a``, for compiled explicit loops."""
+def laplacian_rows(above: Any, centre: Any, below: Any, j: int) -> Any:
+    """The nine-term Laplacian at column j of the row ``centre``, given its neighbour rows.
+
+    ``8 * centre[j]`` is written as three doublings, exact in floating point (the same value
+    as ``8.0 * c``) but without a float64 literal that would widen float32 math in Numba.
+    """
+    c2 = centre[j] + centre[j]
     return (
-        a[i - 1, j - 1] + a[i - 1, j] + a[i - 1, j + 1]
-        + a[i, j - 1] - 8.0 * a[i, j] + a[i, j + 1]
-        + a[i + 1, j - 1] + a[i + 1, j] + a[i + 1, j + 1]
+        above[j - 1] + above[j] + above[j + 1]
+        + centre[j - 1] - ((c2 + c2) + (c2 + c2)) + centre[j + 1]
+        + below[j - 1] + below[j] + below[j + 1]
     )
 
 

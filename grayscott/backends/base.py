@@ -95,7 +95,7 @@ _REGISTRY: dict[str, type[Backend]] = {}
 #: Modules that register backends, in the order ``grayscott backends`` lists them.
 BACKEND_MODULES = (
     "numpy_slices", "numpy_generic",
-    "numba_serial", "numba_parallel",
+    "numba_serial", "numba_parallel", "numba_blocked",
     "jax_generic", "jax_3x3",
     "cupy_slices", "cupy_fused",
     "cupynumeric_slices",
