@@ -30,6 +30,9 @@ def assert_one_line_error(result, *fragments: str) -> None:
     (["run", "--stencil", "7point"], ["unknown stencil"]),
     (["run", "-b", "numpy", "--stencil", "5point"], ["9-point"]),
     (["bench", "-b", "numpy,nope"], ["unknown backend 'nope'"]),
+    (["bench", "--full", "-b", "nope"], ["unknown backend 'nope'"]),
+    (["bench", "--full", "-n", "0"], ["--frames"]),
+    (["bench", "--full", "--scratch", "/nonexistent-dir"], ["not a directory"]),
     (["render", "missing.h5"], ["does not exist"]),
 ])
 def test_bad_input(tmp_path: Path, args: list[str], fragments: list[str]) -> None:
@@ -103,6 +106,28 @@ def test_bench_writes_json_and_markdown(tmp_path: Path) -> None:
     assert report["bandwidth"]["cpu"]["gb_per_s"] > 0.1
     assert report["machine"]["cpu"] and report["rows"][0]["versions"]["numpy"]
     assert "| numpy |" in md_file.read_text()
+
+
+def test_bench_full_runs_the_three_timings(tmp_path: Path) -> None:
+    """--full: the run with HDF5, computing alone and writing alone, all real; the scratch
+    files are gone afterwards and the report says which floor bounds the run."""
+    scratch, out = tmp_path / "scratch", tmp_path / "out"
+    scratch.mkdir()
+    result = run_cli("bench", "--full", "-b", "numba-blocked,numpy", "-r", "48", "-c", "64",
+                     "-n", "12", "-s", "5", "--scratch", str(scratch), "--output-dir", str(out))
+    assert result.returncode == 0, result.stderr
+    assert list(scratch.iterdir()) == []
+    (json_file,) = out.glob("full-*-48x64.json")
+    report = json.loads(json_file.read_text())
+    assert report["frames"] == 12 and report["bytes_written"] == 12 * 48 * 64 * 4
+    rows = {r["backend"]: r for r in report["rows"]}
+    assert set(rows) == {"numba-blocked", "numpy"}
+    for row in rows.values():
+        assert row["frames_written"] == 12
+        assert min(row["total_s"], row["compute_s"], row["write_s"]) > 0
+        assert row["overlap"] == pytest.approx(
+            row["total_s"] / max(row["compute_s"], row["write_s"]))
+    assert "| numba-blocked |" in (out / json_file.name.replace(".json", ".md")).read_text()
 
 
 def test_torch_on_cuda_without_a_gpu(tmp_path: Path) -> None:

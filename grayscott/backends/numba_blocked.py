@@ -31,8 +31,10 @@ from grayscott.backends.base import register
 #: Measured on 2 cores (1080 x 1920): depth 4 / 8 / 16 / 32 within 10 % of each other once
 #: the step is compute bound, see benchmarks/NOTES.md.
 DEFAULT_DEPTH = 8
-#: Bands per thread: two let a thread that finishes early take a second band.
-BANDS_PER_THREAD = 2
+#: Bands per thread, handed out one at a time (chunk size 1): a thread slowed down by
+#: something else on its core (the HDF5 writer thread, on a 2-core machine) takes fewer
+#: bands instead of making the other threads wait for it at the end of every pass.
+BANDS_PER_THREAD = 4
 
 
 @cache
@@ -99,10 +101,13 @@ class NumbaBlockedBackend(NumbaLoopBackend):
         self._sweep: Any = compiled_sweep()
 
     def advance(self, steps: int) -> None:
+        import numba
+
         while steps > 0:
             depth = min(self.depth, steps)
-            self._sweep(self.u, self.v, self.u2, self.v2, self._ring_u, self._ring_v,
-                        self._bands, depth, *self._coefficients)
+            with numba.parallel_chunksize(1):
+                self._sweep(self.u, self.v, self.u2, self.v2, self._ring_u, self._ring_v,
+                            self._bands, depth, *self._coefficients)
             self.u, self.u2 = self.u2, self.u
             self.v, self.v2 = self.v2, self.v
             steps -= depth
