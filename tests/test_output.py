@@ -59,7 +59,8 @@ def test_interrupted_run_leaves_a_readable_file(tmp_path: Path, sig: signal.Sign
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     two_frames = 2 * 200 * 300 * 4
     deadline = time.monotonic() + 120
-    while not (out.exists() and out.stat().st_size > two_frames):  # frames are being written
+    # frames are being written: blocks really on disk (chunks are allocated ahead, sparse)
+    while not (out.exists() and out.stat().st_blocks * 512 > two_frames):
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "no frame written in 120 s"
         time.sleep(0.2)
@@ -74,3 +75,33 @@ def test_interrupted_run_leaves_a_readable_file(tmp_path: Path, sig: signal.Sign
         assert not f.attrs["completed"] and f.attrs["interrupted"]
         last = f["matrix"][done - 1]
     assert np.isfinite(last).all() and last.max() > 0.1
+
+
+def test_frames_past_the_first_block_and_the_cut_at_close(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks are allocated a block of frames at a time and written by address: frames in
+    later blocks land in the right place, and an early close leaves exactly the frames
+    written (here 7 frames in blocks of 3, closed after 7 of 10 planned)."""
+    from grayscott.h5io import FrameWriter
+
+    params = model.Params(rows=6, cols=9)
+    monkeypatch.setattr(FrameWriter, "BLOCK_BYTES", 3 * 6 * 9 * 4)
+    writer = FrameWriter(tmp_path / "f.h5", params, 10, {})
+    for i in range(7):
+        writer.put(np.full(params.shape, i, dtype=np.float32))
+    writer.close({"completed": False})
+    with h5py.File(tmp_path / "f.h5", "r") as f:
+        frames = f["matrix"][...]
+        assert f.attrs["frames_written"] == 7 and f["matrix"].maxshape == (10, 6, 9)
+    assert frames.shape == (7, 6, 9)
+    assert [float(frame.min()) for frame in frames] == [float(frame.max()) for frame in frames] \
+        == list(range(7))
+
+
+def test_a_frame_of_the_wrong_shape_is_refused(tmp_path: Path) -> None:
+    from grayscott.h5io import FrameWriter
+
+    writer = FrameWriter(tmp_path / "f.h5", model.Params(rows=6, cols=9), 2, {})
+    with pytest.raises(OutputError, match="shape"):
+        writer.put(np.zeros((9, 6), dtype=np.float32))
+    writer.close({"completed": False})
