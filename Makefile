@@ -83,8 +83,8 @@ build-%: build/docker-bake.json ## Build one variant, e.g. make build-cpu-light 
 	docker buildx bake -f $< --load $*
 	$(BIN)/python -m grayscott.variants label $*
 
-sif-%: ## Apptainer image from the Docker one: make sif-cpu-light -> build/sif/gray-scott-lab_cpu-light.sif
-	bash scripts/apptainer/helper.sh sif $*
+sif-%: $(VENV)/.test-deps ## Apptainer image (gslab sif): make sif-cpu-light -> build/sif/gray-scott-lab_cpu-light.sif
+	$(BIN)/gslab sif $*
 
 podman-load: $(VENV)/.test-deps ## Copy built images from Docker to Podman: make podman-load IMAGES=cpu-light
 	docker save $$($(BIN)/python -m grayscott.variants tags $(subst $(comma), ,$(IMAGES))) \

@@ -109,3 +109,36 @@ def test_build_and_bundle_dry_runs(tmp_path: Path) -> None:
     assert bundled.returncode == 0, bundled.stderr
     assert f"save -o {tmp_path}/gpu-light.tar gray-scott-lab:gpu-light" in bundled.stdout
     one_line_error(gslab("load", str(tmp_path)), "no .tar")
+
+
+def test_sif_and_pull_dry_runs(tmp_path: Path) -> None:
+    """The commands gslab sif / pull would run (the real sif build runs in CI through
+    Apptainer: make sif-cpu-light is gslab sif, and the Apptainer image tests use its .sif)."""
+    local = gslab("sif", "gpu-light", "-o", str(tmp_path), "--dry-run")
+    assert local.returncode == 0, local.stderr
+    tar = f"{tmp_path}/.gpu-light.tar"
+    assert f"save -o {tar} gray-scott-lab:gpu-light" in local.stdout
+    assert (f"apptainer build --force {tmp_path}/gray-scott-lab_gpu-light.sif "
+            f"docker-archive://{tar}") in local.stdout
+    remote = gslab("sif", "cpu-light", "--from", "registry", "--registry", "ghcr.io/school/",
+                   "-o", str(tmp_path), "--dry-run")
+    assert "docker://ghcr.io/school/gray-scott-lab:cpu-light" in remote.stdout
+    pulled = gslab("pull", "cpu-jupyter", "--registry", "ghcr.io/school", "--dry-run")
+    assert pulled.returncode == 0, pulled.stderr
+    assert "pull ghcr.io/school/gray-scott-lab:cpu-jupyter" in pulled.stdout
+    assert "tag ghcr.io/school/gray-scott-lab:cpu-jupyter gray-scott-lab:cpu-jupyter" \
+        in pulled.stdout
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["pull", "cpu-light"], "no registry"),
+    (["sif", "cpu-light", "--from", "ftp"], "--from 'ftp'"),
+    (["sif", "cpu-quantum", "--dry-run"], "unknown image variant"),
+])
+def test_sif_and_pull_bad_input(args: list[str], fragment: str) -> None:
+    env_registry = os.environ.pop("GSLAB_REGISTRY", None)
+    try:
+        one_line_error(gslab(*args), fragment)
+    finally:
+        if env_registry is not None:
+            os.environ["GSLAB_REGISTRY"] = env_registry

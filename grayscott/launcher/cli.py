@@ -329,6 +329,106 @@ def build(
         bake_file.unlink(missing_ok=True)
 
 
+def _registry_ref(variant: variants.Variant, registry: str | None) -> str:
+    """``REGISTRY/gray-scott-lab:NAME``; the registry from --registry or GSLAB_REGISTRY."""
+    registry = registry or os.environ.get("GSLAB_REGISTRY")
+    if not registry:
+        raise UsageError("no registry: pass --registry (e.g. ghcr.io/my-school) or set "
+                         "GSLAB_REGISTRY")
+    return f"{registry.rstrip('/')}/{variant.image}"
+
+
+@app.command()
+def pull(
+    names: Annotated[list[str], typer.Argument(metavar="VARIANT...", help="e.g. cpu-jupyter.")],
+    registry: Annotated[str | None, typer.Option(help="Where the school publishes the images "
+                                                 "(default: $GSLAB_REGISTRY).")] = None,
+    runtime_name: Annotated[str, typer.Option("--runtime", "-r", help="docker or podman.")
+                            ] = "auto",
+    dry_run: Annotated[bool, typer.Option(help="Print the commands, run nothing.")] = False,
+) -> None:
+    """Pull published images and tag them with the local names gslab runs."""
+    chosen = [variants.get(n) for n in names]
+    refs = [_registry_ref(v, registry) for v in chosen]
+    engine = pick_runtime(runtime_name, must_work=not dry_run)
+    if not isinstance(engine, DockerRuntime):
+        raise UsageError("pull needs Docker or Podman; for Apptainer use gslab sif --registry")
+    for variant, ref in zip(chosen, refs, strict=True):
+        commands = [[engine.program, "pull", ref], [engine.program, "tag", ref, variant.image]]
+        for command in commands:
+            if dry_run:
+                _show(command)
+            else:
+                _run_checked(command, f"{engine.name} {command[1]}")
+        if not dry_run:
+            console.print(f"{engine.name}: {variant.image} (from {ref})")
+
+
+@app.command()
+def sif(
+    names: Annotated[list[str], typer.Argument(metavar="VARIANT...", help="e.g. cpu-light.")],
+    source: Annotated[str, typer.Option("--from", help=(
+        "auto (the first engine holding the image), docker, podman, or registry."))] = "auto",
+    registry: Annotated[str | None, typer.Option(help="With --from registry: where the images "
+                                                 "are published (default: $GSLAB_REGISTRY).")
+                        ] = None,
+    output_dir: Annotated[Path | None, typer.Option("--output-dir", "-o", help=(
+        "Folder for the .sif files (default: $GSLAB_SIF_DIR or build/sif, where gslab run "
+        "--runtime apptainer looks)."))] = None,
+    dry_run: Annotated[bool, typer.Option(help="Print the commands, run nothing.")] = False,
+) -> None:
+    """Apptainer images (.sif) from the local engine's images or from a registry."""
+    if source not in ("auto", "docker", "podman", "registry"):
+        raise UsageError(f"--from {source!r}: choose auto, docker, podman or registry")
+    chosen = [variants.get(n) for n in names]
+    apptainer = ApptainerRuntime()
+    if not dry_run and (reason := apptainer.available()):
+        raise UsageError(f"building a .sif needs Apptainer: {reason}")
+    if output_dir is not None:
+        os.environ["GSLAB_SIF_DIR"] = str(output_dir)
+    for variant in chosen:
+        out = apptainer.sif_path(variant.name)
+        if source == "registry":
+            steps = [[apptainer.program, "build", "--force", str(out),
+                      f"docker://{_registry_ref(variant, registry)}"]]
+        else:
+            engine = _engine_holding(variant, source, dry_run)
+            tar = out.with_name(f".{variant.name}.tar")
+            steps = [[engine.program, "save", "-o", str(tar), variant.image],
+                     [apptainer.program, "build", "--force", str(out), f"docker-archive://{tar}"]]
+        if dry_run:
+            for command in steps:
+                _show(command)
+            continue
+        out.parent.mkdir(parents=True, exist_ok=True)
+        err.print(f"building {out.name} ...")
+        try:
+            for command in steps:
+                _run_checked(command, f"{command[0]} {command[1]}")
+        finally:
+            if source != "registry":
+                tar.unlink(missing_ok=True)
+        console.print(f"wrote {out} ({out.stat().st_size / 1e9:.2f} GB): "
+                      f"gslab run {variant.flavour} --runtime apptainer --target {variant.target}")
+
+
+def _engine_holding(variant: variants.Variant, source: str, dry_run: bool) -> DockerRuntime:
+    """The Docker or Podman engine to export ``variant`` from (checked unless dry run)."""
+    candidates = [DockerRuntime(), PodmanRuntime()] if source == "auto" else \
+        [RUNTIMES[source]()]
+    for engine in candidates:
+        if isinstance(engine, DockerRuntime) and engine.available() is None \
+                and engine.image_size(variant.image) is not None:
+            return engine
+    if dry_run:
+        first = candidates[0]
+        assert isinstance(first, DockerRuntime)
+        return first
+    where = "Docker or Podman" if source == "auto" else source
+    raise UsageError(f"{variant.image} is not in {where}: gslab build {variant.name}, or "
+                     "gslab sif --from registry")
+
+
 BUNDLE_README = """# Gray-Scott Lab images for offline use
 
 Made by `gslab bundle` on {date}. Copy this folder to the machine that has no network, then:

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Apptainer for tests, in a helper container (see Dockerfile here):
 #   helper.sh start         build the helper image if needed and start it (idempotent)
-#   helper.sh sif NAME      gray-scott-lab:NAME from Docker -> build/sif/gray-scott-lab_NAME.sif
 #   helper.sh stop
 # The helper mounts /tmp and this repository at the same paths as on the host, so paths mean
-# the same inside and out; scripts/apptainer/apptainer forwards `apptainer` calls into it.
+# the same inside and out; scripts/apptainer/apptainer forwards `apptainer` calls into it
+# (`gslab sif` builds .sif files through it, as root in the helper: APPTAINER_TEST_USER=0:0).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 name=gslab-apptainer
@@ -30,21 +30,8 @@ start() {
     fi
 }
 
-sif() {
-    start
-    local variant=$1 dir="$repo/build/sif"
-    mkdir -p "$dir"
-    local tar="$dir/$variant.tar" out="$dir/gray-scott-lab_$variant.sif"
-    docker save -o "$tar" "gray-scott-lab:$variant"
-    docker exec "$name" apptainer build --force "$out" "docker-archive://$tar" >/dev/null
-    rm -f "$tar"
-    chmod a+r "$out"
-    echo "$out"
-}
-
 case "${1:-}" in
     start) start ;;
-    sif) shift; for v in "$@"; do sif "$v"; done ;;
     stop) docker rm -f "$name" >/dev/null ;;
-    *) echo "usage: $0 start | sif NAME... | stop" >&2; exit 2 ;;
+    *) echo "usage: $0 start | stop" >&2; exit 2 ;;
 esac
