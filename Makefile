@@ -12,8 +12,8 @@ SHELL := bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-TEST_EXTRAS ?= dev,numba,jax,render
-LAB_EXTRAS ?= numba,jax,render,lab
+TEST_EXTRAS ?= dev,numba,jax,render,mpi
+LAB_EXTRAS ?= numba,jax,render,lab,mpi
 PORT ?= 8888
 PYTEST_ARGS ?=
 
