@@ -636,3 +636,68 @@ def check_run_to_file(run_to_file: Fn, *, raise_on_failure: bool = True,
             if problem:
                 break
     return _verdict(name, problem, f"{frames} frames of {per_frame} steps in the file, in order", raise_on_failure)
+
+
+# --- scale: MPI domain decomposition -------------------------------------------------------
+
+#: (rows, ranks) the decomposition check tries: even, uneven, one rank, one row per rank.
+SPLITS = ((12, 1), (12, 3), (11, 3), (10, 4), (270, 4), (3, 3), (7, 2))
+
+
+def check_split_rows(split_rows: Fn, *, raise_on_failure: bool = True) -> bool:
+    """``split_rows(rows, size, rank) -> (start, stop)``: contiguous blocks in rank order, balanced."""
+    name = "check_split_rows"
+    for rows, size in SPLITS:
+        blocks = []
+        for rank in range(size):
+            got = split_rows(rows, size, rank)
+            if (not isinstance(got, (tuple, list)) or len(got) != 2
+                    or not all(isinstance(x, (int, np.integer)) for x in got)):
+                return _fail(name, f"split_rows({rows}, {size}, {rank}) returned {got!r}, expected a pair "
+                             "of ints (start, stop)", raise_on_failure)
+            blocks.append((int(got[0]), int(got[1])))
+        problem = _split_problem(rows, size, blocks)
+        if problem is not None:
+            return _fail(name, problem, raise_on_failure)
+    return _ok(name, f"{len(SPLITS)} (rows, ranks) cases: contiguous, in rank order, sizes differ by at most one")
+
+
+def _split_problem(rows: int, size: int, blocks: list[tuple[int, int]]) -> str | None:
+    expected_start = 0
+    for rank, (start, stop) in enumerate(blocks):
+        call = f"split_rows({rows}, {size}, {rank}) returned ({start}, {stop})"
+        if start != expected_start:
+            where = "0" if rank == 0 else f"{expected_start}, where rank {rank - 1} stops"
+            return f"{call}: rank {rank} must start at {where}"
+        if stop < start:
+            return f"{call}: stop is before start"
+        expected_start = stop
+    if expected_start != rows:
+        return (f"{rows} rows over {size} ranks: the blocks end at row {expected_start}, "
+                f"not {rows}: {'rows are lost' if expected_start < rows else 'past the grid'}")
+    sizes = [stop - start for start, stop in blocks]
+    if max(sizes) - min(sizes) > 1:
+        return (f"{rows} rows over {size} ranks gives blocks of {sizes} rows: they must differ by at "
+                "most one (the slowest rank sets the pace)")
+    return None
+
+
+def check_halo_exchange(script: str, *, ranks: int = 3, raise_on_failure: bool = True) -> bool:
+    """``exchange_halos(comm, a, up, down)`` in ``script``, run on ``ranks`` real MPI processes.
+
+    See ``grayscott.labs.halo_check``: every ghost row must hold the neighbour's edge row, the
+    boundary's ghost rows and the interiors must stay as they were.
+    """
+    import json
+
+    from grayscott.labs import mpi
+
+    name = "check_halo_exchange"
+    output = mpi.mpirun("grayscott.labs.halo_check", script, ranks=ranks, quiet=True, module=True)
+    lines = [line for line in output.splitlines() if line.startswith("{")]
+    if not lines:
+        return _fail(name, f"the check printed nothing (did {script} print or exit by itself?): {output[-300:]!r}",
+                     raise_on_failure)
+    verdict = json.loads(lines[-1])
+    return _verdict(name, verdict["problem"], f"{verdict['ranks']} ranks, strips of different heights, "
+                    "boundary rows untouched", raise_on_failure)
