@@ -811,3 +811,35 @@ def check_sharded_advance(advance: Fn, shard_rows: Fn, mesh: Any, *, raise_on_fa
             break
     return _verdict(name, problem, f"{steps} steps on {params.rows}x{params.cols} split over {n} devices "
                     "agree with the numpy backend, result still split by rows", raise_on_failure)
+
+
+# --- scale: the speed ladder ---------------------------------------------------------------
+
+def check_school_seconds(school_seconds: Fn, *, raise_on_failure: bool = True) -> bool:
+    """``school_seconds(ms_per_step, rows, cols)``: the school's whole run at that speed, in seconds."""
+    from grayscott import school
+
+    name = "check_school_seconds"
+    run = school.school_run()
+    cases = ((2.0, run.rows, run.cols), (0.5, 270, 480), (0.02, 64, 96))
+    for ms, rows, cols in cases:
+        got = school_seconds(ms, rows, cols)
+        expected = school.projected_seconds(ms, rows, cols)
+        if not isinstance(got, (int, float, np.floating)):
+            return _fail(name, f"school_seconds({ms}, {rows}, {cols}) returned a {type(got).__name__}, "
+                         "expected a number of seconds", raise_on_failure)
+        if np.isclose(got, expected, rtol=1e-6):
+            continue
+        call = f"school_seconds({ms}, {rows}, {cols}) = {float(got):.6g}, expected {expected:.6g}"
+        unscaled = ms / 1e3 * run.steps
+        hints = [
+            (expected * 1e3, "milliseconds, not seconds: divide by 1000"),
+            (expected / 1e3, "a factor 1000 too small: ms/step x steps is milliseconds, / 1000 gives seconds"),
+            (unscaled, f"the school's grid has {run.cells / (rows * cols):g} times as many cells as "
+                       f"{rows}x{cols}: scale the time per step by that ratio"),
+            (unscaled * (rows * cols) / run.cells, "the cell ratio is upside down: the school's grid is the larger"),
+            (expected / run.frames, f"{run.steps_per_frame} steps is one frame; the run has {run.frames} frames"),
+        ]
+        hint = next((text for value, text in hints if np.isclose(got, value, rtol=1e-6)), None)
+        return _fail(name, call + (f" ({hint})" if hint else ""), raise_on_failure)
+    return _ok(name, f"{run.frames} x {run.steps_per_frame} steps of {run.rows}x{run.cols}, scaled by cells")
