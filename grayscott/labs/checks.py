@@ -722,7 +722,7 @@ def _rows_split_problem(a: Any, rows: int, n: int, what: str) -> str | None:
     if len(devices) != n:
         return f"{what} lives on {len(devices)} device(s), expected all {n} devices of the mesh"
     if n > 1 and all(s.data.shape == a.shape for s in shards):
-        return (f"every device holds the whole {what} (replicated): name the mesh axis for dimension 0, "
+        return (f"every device holds all of {what} (replicated): name the mesh axis for dimension 0, "
                 "PartitionSpec(axis, None)")
     block = rows // n
     for k, s in enumerate(shards):

@@ -24,6 +24,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -107,20 +108,38 @@ def mpirun(script: str | Path, *args: object, ranks: int = 2, timeout: float = D
     if not quiet:
         shown = ["mpiexec", *cmd[1:3], "python", *cmd[4:]]
         print("$ " + shlex.join(shown))
+    # A session of its own: on a timeout the whole group goes (mpiexec and every rank), so no
+    # rank is left spinning in MPI's busy wait after the notebook gave up on it.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=_environment(), start_new_session=True)
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=_environment(),
-                              check=False)
+        stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        _stop_group(proc)
         raise MPIRunFailed(f"the {ranks} ranks did not finish within {timeout:g} s: a deadlock? "
                            "(a rank waits in a receive that no rank sends to; Sendrecv pairs them)"
                            ) from None
-    if not quiet and done.stdout:
-        print(done.stdout, end="")
-    if done.returncode != 0:
-        if not quiet and done.stderr:
-            print(done.stderr[-2000:], end="", file=sys.stderr)
-        raise failure(done.stderr, done.returncode)
-    return done.stdout
+    if not quiet and stdout:
+        print(stdout, end="")
+    if proc.returncode != 0:
+        if not quiet and stderr:
+            print(stderr[-2000:], end="", file=sys.stderr)
+        raise failure(stderr, proc.returncode)
+    return stdout
+
+
+def _stop_group(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM to mpiexec's process group, SIGKILL what is left after 5 s."""
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.communicate(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def load_script(path: str | Path) -> ModuleType:
