@@ -92,7 +92,8 @@ def to_markdown() -> str:
              f"{run.cols} {run.dtype} (seconds for the whole run; ms/step derived).", "",
              "| machine | implementation | our backend | s | ms/step |", "|---|---|---|---:|---:|"]
     for r in results():
-        lines.append(f"| {r.machine} | {r.label} | `{r.backend}` | {r.seconds:g} | {r.ms_per_step(run):.1f} |")
+        lines.append(f"| {r.machine} | {r.label} | `{r.backend}` | {r.seconds:g} | "
+                     f"{r.ms_per_step(run):.1f} |")
     return "\n".join(lines) + "\n"
 
 

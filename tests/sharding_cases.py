@@ -59,7 +59,8 @@ def make_advance(feed: float = COEFFICIENTS[2]) -> Callable[..., Any]:
 
     @jax.jit
     def advance(u: Any, v: Any, steps: Any) -> Any:
-        return jax.shard_map(on_each_device, mesh=MESH, in_specs=(ROWS, ROWS, P()), out_specs=(ROWS, ROWS))(u, v, steps)
+        sharded = jax.shard_map(on_each_device, mesh=MESH, in_specs=(ROWS, ROWS, P()), out_specs=(ROWS, ROWS))
+        return sharded(u, v, steps)
 
     return advance
 
@@ -83,7 +84,8 @@ def main() -> None:
             lambda a: jax.device_put(a[:, :16], NamedSharding(MESH, P(None, "rows"))), MESH),
         "halo_rows": lambda: checks.check_jax_halo_rows(halo_rows, MESH),
         "halo_swapped": lambda: checks.check_jax_halo_rows(lambda b, x: halo_rows(b, x, swap=True), MESH),
-        "halo_no_boundary": lambda: checks.check_jax_halo_rows(lambda b, x: halo_rows(b, x, edges=False), MESH),
+        "halo_no_boundary": lambda: checks.check_jax_halo_rows(
+            lambda b, x: halo_rows(b, x, edges=False), MESH),
         "halo_no_halo": lambda: checks.check_jax_halo_rows(lambda b, x: b, MESH),
         "advance": lambda: checks.check_sharded_advance(advance, shard_rows, MESH),
         "advance_no_feed": lambda: checks.check_sharded_advance(make_advance(feed=0.0), shard_rows, MESH),

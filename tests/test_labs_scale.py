@@ -76,8 +76,8 @@ def test_check_split_rows(solution_program: Path) -> None:
         checks.check_split_rows(lambda r, s, k: (k * (r // s), (k + 1) * (r // s)))
     with pytest.raises(checks.CheckFailed, match=r"blocks of \[3, 3, 5\] rows"):
         checks.check_split_rows(lambda r, s, k: (k * (r // s), (k + 1) * (r // s) if k < s - 1 else r))
-    with pytest.raises(checks.CheckFailed, match=r"split_rows\(12, 3, 1\) returned \(5, 8\): rank 1 must start "
-                       "at 4, where rank 0 stops"):
+    message = r"split_rows\(12, 3, 1\) returned \(5, 8\): rank 1 must start at 4, where rank 0 stops"
+    with pytest.raises(checks.CheckFailed, match=message):
         checks.check_split_rows(_skips_a_row)
     with pytest.raises(checks.CheckFailed, match="expected a pair of ints"):
         checks.check_split_rows(lambda r, s, k: r // s)
@@ -118,7 +118,7 @@ def test_unfilled_gap_surfaces_as_not_implemented(tmp_path: Path) -> None:
     use_mpi()
     path = tmp_path / "halo.py"
     path.write_text(program(SCALE / "tutorial" / "1_MPI_Halo.ipynb"))
-    with pytest.raises(NotImplementedError, match="exercise: two comm.Sendrecv"):
+    with pytest.raises(NotImplementedError, match=r"exercise: two comm\.Sendrecv"):
         checks.check_halo_exchange(str(path))
     with pytest.raises(NotImplementedError, match="exercise: rows // size"):
         mpi.load_script(path).split_rows(10, 2, 0)
@@ -127,7 +127,9 @@ def test_unfilled_gap_surfaces_as_not_implemented(tmp_path: Path) -> None:
 def test_mpirun_names_the_failing_rank_error(tmp_path: Path) -> None:
     use_mpi()
     script = tmp_path / "fails.py"
-    script.write_text("from mpi4py import MPI\nif MPI.COMM_WORLD.rank == 1:\n    1 / 0\nMPI.COMM_WORLD.Barrier()\n")
+    script.write_text("from mpi4py import MPI\n"
+                      "if MPI.COMM_WORLD.rank == 1:\n    1 / 0\n"
+                      "MPI.COMM_WORLD.Barrier()\n")
     with pytest.raises(mpi.MPIRunFailed, match="a rank failed: ZeroDivisionError"):
         mpi.mpirun(script, ranks=2, quiet=True, timeout=60)
 
@@ -202,7 +204,8 @@ def test_school_table_round_trip_and_readme() -> None:
     for r in school.results():
         assert r.backend in backends.names()
         assert school.projected_seconds(r.ms_per_step(run), run.rows, run.cols) == pytest.approx(r.seconds)
-    # the same ms/step on a grid with a quarter of the cells takes a quarter of the time there
-    assert school.projected_seconds(1.0, 540, 960) == pytest.approx(4 * school.projected_seconds(1.0, 1080, 1920))
+    # 1 ms/step on a quarter of the cells: the school's grid would take 4 times as long
+    quarter, full = school.projected_seconds(1.0, 540, 960), school.projected_seconds(1.0, 1080, 1920)
+    assert quarter == pytest.approx(4 * full)
     readme = (ROOT / "README.md").read_text()
     assert school.to_markdown() in readme, "README's school table is stale: python -m grayscott.school"
