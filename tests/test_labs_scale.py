@@ -209,3 +209,21 @@ def test_school_table_round_trip_and_readme() -> None:
     assert quarter == pytest.approx(4 * full)
     readme = (ROOT / "README.md").read_text()
     assert school.to_markdown() in readme, "README's school table is stale: python -m grayscott.school"
+
+
+def test_reference_run_is_the_model_and_stays_small() -> None:
+    from grayscott.h5io import read_frames
+
+    results = LABS / "results"
+    frames, attrs = read_frames(results / "reference.h5")
+    assert bool(attrs["completed"]) and int(attrs["frames_written"]) == frames.shape[0]
+    params = model.Params(rows=int(attrs["rows"]), cols=int(attrs["cols"]))
+    assert frames.shape[1:] == params.shape
+    ref = backends.create("numpy", params)
+    ref.load(*model.initial_state(params))
+    for index in range(2):  # the first frames again, from the model as it is now
+        ref.advance(int(attrs["steps_per_frame"]))
+        assert np.abs(frames[index] - ref.fetch_v()).max() <= model.tolerance("float32"), index
+    assert float(frames[-1].max()) > 0.1  # a pattern, not an empty grid
+    for name in ("reference.h5", "reference.png", "reference.gif"):
+        assert (results / name).stat().st_size < 8_000_000, f"{name} is too large to commit"
