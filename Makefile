@@ -12,14 +12,14 @@ SHELL := bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-TEST_EXTRAS ?= dev,numba,jax,render
-LAB_EXTRAS ?= numba,jax,render,lab
+TEST_EXTRAS ?= dev,numba,jax,render,mpi
+LAB_EXTRAS ?= numba,jax,render,lab,mpi
 PORT ?= 8888
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 comma := ,
-.PHONY: help lab labs test lint typecheck pytest smoke bench lock images podman-load test-images test-launcher clean
+.PHONY: help lab labs reference test lint typecheck pytest smoke bench lock images podman-load test-images test-launcher clean
 # A TLS-intercepting proxy's CA bundle, handed to image builds as a BuildKit secret (never
 # stored in an image). The system bundle is harmless where there is no such proxy.
 PIP_CERT_FILE ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
@@ -53,6 +53,15 @@ lab: $(VENV)/.lab-deps ## Start the lab: the cpu-jupyter image when Docker runs,
 
 labs: $(VENV)/.test-deps ## Regenerate the tutorial notebooks from labs/*/solutions/
 	$(BIN)/python -m grayscott.labs.build
+
+# The school shipped a results/ folder: one small run to look at and compare with. Small on
+# purpose (about 5 MB of float32 frames): 1/8 of the school's grid in each direction.
+REFERENCE = labs/results/reference.h5
+REFERENCE_RUN = --rows 135 --cols 240 --frames 40 --steps 250
+
+reference: $(VENV)/.test-deps ## Regenerate the reference run in labs/results/ (HDF5, PNG, GIF)
+	$(BIN)/grayscott run --backend numpy $(REFERENCE_RUN) --output $(REFERENCE) --force
+	$(BIN)/grayscott render $(REFERENCE)
 
 test: lint typecheck pytest ## Lint, type-check and run the tests
 

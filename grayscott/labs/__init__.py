@@ -10,7 +10,7 @@ hard-coding them, so the same file serves all three.
 from __future__ import annotations
 
 from grayscott.labs.checks import CheckFailed
-from grayscott.labs.compare import Comparison, compare_with_backend
+from grayscott.labs.compare import Comparison, compare_result, compare_with_backend
 from grayscott.labs.gpu import NeedsGPU, require_gpu
 from grayscott.labs.size import SIZES, by_size, grid_size, lab_params, size_name
 
@@ -20,6 +20,7 @@ __all__ = [
     "Comparison",
     "NeedsGPU",
     "by_size",
+    "compare_result",
     "compare_with_backend",
     "grid_size",
     "lab_params",
