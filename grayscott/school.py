@@ -1,6 +1,6 @@
 """The school's published timings, read from ``grayscott/data/school.toml`` (the one copy).
 
-The school timed whole runs: 32 frames x 1000 steps of the 1080 x 1920 float32 grid, in
+The school timed whole runs: 1000 frames x 32 steps of the 1080 x 1920 float32 grid, in
 seconds. Our own measurements are milliseconds per step (``grayscott bench``), often on
 another grid; ``projected_seconds`` turns one into the other so that both stand on the same
 axis. The projection scales with the number of cells, which is honest for a grid too large
