@@ -191,8 +191,8 @@ def test_check_school_seconds() -> None:
         checks.check_school_seconds(lambda ms, r, c: right(ms, r, c) * 1e3)
     with pytest.raises(checks.CheckFailed, match="times as many cells"):
         checks.check_school_seconds(lambda ms, r, c: ms / 1e3 * run.steps)
-    with pytest.raises(checks.CheckFailed, match="the run has 1000 frames"):
-        checks.check_school_seconds(lambda ms, r, c: right(ms, r, c) / run.frames)
+    with pytest.raises(checks.CheckFailed, match="the run has 1000 frames of 32 steps"):
+        checks.check_school_seconds(lambda ms, r, c: right(ms, r, c) / run.steps_per_frame)
     with pytest.raises(checks.CheckFailed, match="expected a number"):
         checks.check_school_seconds(lambda ms, r, c: str(right(ms, r, c)))
 

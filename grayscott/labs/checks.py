@@ -838,7 +838,8 @@ def check_school_seconds(school_seconds: Fn, *, raise_on_failure: bool = True) -
             (unscaled, f"the school's grid has {run.cells / (rows * cols):g} times as many cells as "
                        f"{rows}x{cols}: scale the time per step by that ratio"),
             (unscaled * (rows * cols) / run.cells, "the cell ratio is upside down: the school's grid is the larger"),
-            (expected / run.frames, f"{run.steps_per_frame} steps is one frame; the run has {run.frames} frames"),
+            (expected / run.steps_per_frame, f"the run has {run.frames} frames of {run.steps_per_frame} steps "
+                                             f"each: run.steps = {run.steps} steps in all"),
         ]
         hint = next((text for value, text in hints if np.isclose(got, value, rtol=1e-6)), None)
         return _fail(name, call + (f" ({hint})" if hint else ""), raise_on_failure)
