@@ -113,11 +113,11 @@ LOCK = $(BIN)/uv pip compile pyproject.toml --python-version 3.13 \
 	--python-platform x86_64-manylinux_2_28 --generate-hashes -q
 
 lock: $(VENV)/.test-deps ## Regenerate requirements/*.lock.txt (what the images install)
-	$(LOCK) --extra numba --extra jax --extra render -o requirements/cpu.lock.txt
-	$(LOCK) --extra cuda --extra render -o requirements/gpu.lock.txt
-	$(LOCK) --extra numba --extra jax --extra render --extra jupyter-image \
+	$(LOCK) --extra numba --extra jax --extra render --extra mpi -o requirements/cpu.lock.txt
+	$(LOCK) --extra cuda --extra render --extra mpi -o requirements/gpu.lock.txt
+	$(LOCK) --extra numba --extra jax --extra render --extra mpi --extra jupyter-image \
 		-c requirements/cpu.lock.txt -o requirements/cpu-jupyter.lock.txt
-	$(LOCK) --extra cuda --extra render --extra jupyter-image \
+	$(LOCK) --extra cuda --extra render --extra mpi --extra jupyter-image \
 		-c requirements/gpu.lock.txt -o requirements/gpu-jupyter.lock.txt
 
 # make run-cpu-jupyter, make run-gpu-code-server, make run-cpu-light ARGS="run -b numba -o /work/x.h5"

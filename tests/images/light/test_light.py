@@ -40,3 +40,14 @@ def test_bad_input_is_one_line_and_exit_2(container: Container) -> None:
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "unknown backend" in errors[0]
     assert "Traceback" not in result.stderr
+
+
+def test_mpi_halo_exchange_on_two_ranks(container: Container) -> None:
+    """labs/scale's MPI runtime in the image (the mpich wheel's mpiexec, mpi4py): two ranks
+    started and talking, on a read-only root filesystem as an arbitrary UID."""
+    result = container.run(
+        "mpiexec", "-n", "2", "python", "-c",
+        "from mpi4py import MPI; c = MPI.COMM_WORLD; "
+        "print('ranks', c.size, 'sum', c.allreduce(c.rank + 1))",
+        exec_=True, user="12345:100", read_only=True)
+    assert result.stdout.count("ranks 2 sum 3") == 2, result.stdout
