@@ -122,13 +122,14 @@ class GslabSpawner(DockerSpawner):
         self.image = profile.image
         self.mem_limit = profile.mem_limit
         self.cpu_limit = profile.cpu_limit
-        host_config = dict(self.extra_host_config)
+        host_config: dict[str, Any] = dict(self.extra_host_config)  # type: ignore[has-type]
         if profile.device_requests:
             host_config["device_requests"] = profile.device_requests
         else:
             host_config.pop("device_requests", None)
         self.extra_host_config = host_config
-        self.environment = {**self.environment, "GSLAB_PROFILE": profile.name}
+        environment: dict[str, Any] = dict(self.environment)  # type: ignore[has-type]
+        self.environment = {**environment, "GSLAB_PROFILE": profile.name}
         return await super().start()
 
     async def get_command(self) -> list[str]:

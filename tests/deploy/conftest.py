@@ -12,15 +12,19 @@ on the same machine, and removes it with its volumes afterwards.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import requests
@@ -41,6 +45,16 @@ def run(*args: str | Path, env: dict[str, str] | None = None, check: bool = True
             f"{' '.join(map(str, args))} exited {result.returncode}:\n"
             f"{result.stdout}\n{result.stderr}")
     return result
+
+
+def load_gslab_hub() -> ModuleType:
+    """compose/hub/gslab_hub.py, the module the hub image imports (it is not a package)."""
+    spec = importlib.util.spec_from_file_location("gslab_hub", COMPOSE / "hub" / "gslab_hub.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 
 
 def free_port() -> int:
@@ -77,10 +91,12 @@ class Hub:
     url: str
     token: str
     env: dict[str, str]
+    verify: str | bool = True  # requests' TLS check: the test CA's file for a TLS hub
 
     def api(self, method: str, path: str, **kwargs: object) -> requests.Response:
         """The hub's REST API as the gslab-admin service (an admin)."""
         return requests.request(method, f"{self.url}/hub/api{path}", timeout=30,
+                                verify=self.verify,
                                 headers={"Authorization": f"token {self.token}"},
                                 **kwargs)  # type: ignore[arg-type]
 
@@ -94,6 +110,8 @@ class Hub:
     def login(self, username: str, password: str) -> requests.Session:
         """A browser-like session through the login form (with its XSRF token)."""
         session = requests.Session()
+        session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
+        session.verify = self.verify
         session.get(f"{self.url}/hub/login", timeout=30)
         session.post(f"{self.url}/hub/login", timeout=30, allow_redirects=False,
                      data={"username": username, "password": password,
@@ -108,18 +126,28 @@ def teardown_hub(name: str, env: dict[str, str]) -> None:
         run("docker", "volume", "rm", "-f", volume, check=False)
 
 
-@pytest.fixture(scope="session")
-def hub(docker_engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    """The hub as `make hub` starts it (native authenticator, GPU as detected: none here)."""
+@contextmanager
+def started_hub(folder: Path, settings: dict[str, str], env: dict[str, str] | None = None,
+                verify: str | bool = True) -> Iterator[Hub]:
+    """A hub started by hub.sh up with ``settings`` in its env file; removed afterwards."""
     name = f"gslab-hub-test-{uuid.uuid4().hex[:6]}"
-    env_file = tmp_path_factory.mktemp("hub") / "hub.env"
+    env_file = folder / "hub.env"
     port = free_port()
-    env_file.write_text(f"HUB_PORT={port}\nHUB_BIND=127.0.0.1\n")
-    env = {"HUB_ENV_FILE": str(env_file), "HUB_NAME": name}
+    lines = {"HUB_PORT": str(port), "HUB_BIND": "127.0.0.1", **settings}
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in lines.items()))
+    env = {"HUB_ENV_FILE": str(env_file), "HUB_NAME": name, **(env or {})}
+    scheme = "https" if env.get("HUB_TLS_DIR") else "http"
     try:
         run("bash", COMPOSE / "hub" / "hub.sh", "up", env=env, timeout=900)
         values = dict(line.split("=", 1) for line in env_file.read_text().split())
-        yield Hub(name=name, url=f"http://127.0.0.1:{port}",
-                  token=values["GSLAB_HUB_API_TOKEN"], env=env)
+        yield Hub(name=name, url=f"{scheme}://127.0.0.1:{port}",
+                  token=values["GSLAB_HUB_API_TOKEN"], env=env, verify=verify)
     finally:
         teardown_hub(name, env)
+
+
+@pytest.fixture(scope="session")
+def hub(docker_engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    """The hub as `make hub` starts it (native authenticator, GPU as detected: none here)."""
+    with started_hub(tmp_path_factory.mktemp("hub"), {}) as started:
+        yield started
