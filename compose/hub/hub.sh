@@ -72,6 +72,12 @@ case "${1:-}" in
         image=${GSLAB_HUB_CPU_IMAGE:-${image:-gray-scott-lab:cpu-jupyter}}
         docker image inspect "$image" >/dev/null 2>&1 \
             || die "image $image is missing: make build-cpu-jupyter (or gslab load)"
+        if [ "${GSLAB_HUB_GPU:-}" = yes ] || grep -q '^GSLAB_HUB_GPU=yes' "$envfile"; then
+            gpu_image=$(grep -E '^GSLAB_HUB_GPU_IMAGE=' "$envfile" | cut -d= -f2 || true)
+            gpu_image=${GSLAB_HUB_GPU_IMAGE:-${gpu_image:-gray-scott-lab:gpu-jupyter}}
+            docker image inspect "$gpu_image" >/dev/null 2>&1 \
+                || echo "warning: the GPU choice needs $gpu_image: make build-gpu-jupyter" >&2
+        fi
         compose up -d --build
         wait_ready
         echo "GPU image offered: ${GSLAB_HUB_GPU:-see .env}; teachers: make hub-admin USERS=\"alice bob\""

@@ -11,7 +11,8 @@ GSLAB_HUB_AUTH          native (default): users sign up, a teacher approves them
 GSLAB_HUB_GPU           auto (default), yes, no: offer the GPU image in the spawn form
 GSLAB_HUB_CPU_IMAGE / GSLAB_HUB_GPU_IMAGE, GSLAB_HUB_MEM_LIMIT, GSLAB_HUB_CPU_LIMIT,
 GSLAB_HUB_GPU_MEM_LIMIT, GSLAB_HUB_GPU_CPU_LIMIT, GSLAB_HUB_GPUS (all, or ids "0,1")
-GSLAB_HUB_CULL_TIMEOUT  seconds of inactivity before a server is stopped (3600)
+GSLAB_HUB_CULL_TIMEOUT  seconds of inactivity before a server is stopped (3600), checked
+GSLAB_HUB_CULL_EVERY    every 300 seconds
 GSLAB_HUB_API_TOKEN     token of the `gslab-admin` service (gslab-hub-admin, the tests)
 GSLAB_HUB_NAME          gslab-hub: the Docker network shared by the hub and the labs, and
                         the prefix of the labs' containers and volumes
@@ -95,9 +96,11 @@ c.Spawner.http_timeout = 120
 
 # Stop servers nobody used for an hour; the gslab-admin service for gslab-hub-admin and tests
 cull_timeout = int(env.get("GSLAB_HUB_CULL_TIMEOUT", "3600"))
+cull_every = int(env.get("GSLAB_HUB_CULL_EVERY", "300"))
 c.JupyterHub.services = [
     {"name": "idle-culler",
-     "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={cull_timeout}"]},
+     "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={cull_timeout}",
+                 f"--cull-every={cull_every}"]},
 ]
 c.JupyterHub.load_roles = [
     {"name": "idle-culler", "services": ["idle-culler"],
