@@ -19,7 +19,8 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 comma := ,
-.PHONY: help lab labs reference test lint typecheck pytest smoke bench lock images podman-load test-images test-launcher clean
+.PHONY: help lab labs reference test lint typecheck pytest smoke bench bench-full ladder lock images podman-load test-images test-launcher clean
+.PHONY: lab-env hub hub-env hub-admin hub-down hub-lock test-deploy
 # A TLS-intercepting proxy's CA bundle, handed to image builds as a BuildKit secret (never
 # stored in an image). The system bundle is harmless where there is no such proxy.
 PIP_CERT_FILE ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
@@ -66,17 +67,18 @@ reference: $(VENV)/.test-deps ## Regenerate the reference run in labs/results/ (
 test: lint typecheck pytest ## Lint, type-check and run the tests
 
 lint: $(VENV)/.test-deps ## ruff, shellcheck, hadolint
-	$(BIN)/ruff check .
+	$(BIN)/ruff check . compose/hub/gslab-hub-admin
 	$(BIN)/shellcheck .ci/run scripts/*.sh scripts/apptainer/helper.sh scripts/apptainer/apptainer \
-		images/*/*.sh
-	$(BIN)/hadolint images/*/Dockerfile scripts/apptainer/Dockerfile
+		images/*/*.sh compose/gen-env.sh compose/hub/hub.sh scripts/ci/*.sh
+	$(BIN)/hadolint images/*/Dockerfile scripts/apptainer/Dockerfile compose/hub/Dockerfile
 
 typecheck: $(VENV)/.test-deps ## mypy
 	$(BIN)/mypy
+	$(BIN)/mypy compose/hub/gslab_hub.py compose/hub/jupyterhub_config.py
 
 pytest: $(VENV)/.test-deps ## pytest (GRAYSCOTT_REQUIRE_BACKENDS=a,b makes those mandatory)
 	$(BIN)/grayscott backends
-	$(BIN)/python -m pytest --ignore=tests/images --ignore=tests/launcher $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --ignore=tests/images --ignore=tests/launcher --ignore=tests/deploy $(PYTEST_ARGS)
 
 # Images: every name comes from grayscott/data/variants.toml through the bake file it
 # generates; `make build-cpu-light`, `make build-gpu-jupyter`, `make images` (all of them).
@@ -127,6 +129,34 @@ run-%: $(VENV)/.test-deps ## Start a variant with gslab: make run-cpu-jupyter, r
 
 test-launcher: $(VENV)/.test-deps ## gslab on real engines: make test-launcher RUNTIMES=docker,podman
 	GSLAB_TEST_RUNTIMES=$(RUNTIMES) $(BIN)/python -m pytest tests/launcher $(PYTEST_ARGS)
+
+# Compose deployments (compose/README.md): the lab with `docker compose -f compose/lab.yaml`,
+# and a site's one-machine JupyterHub.
+lab-env: ## compose/.env for compose/lab.yaml: generated token and password (kept if present)
+	bash compose/gen-env.sh compose/.env JUPYTER_TOKEN CODE_SERVER_PASSWORD
+
+hub-env: ## compose/hub/.env: generated API token, the Docker socket's group
+	bash compose/hub/hub.sh env
+
+hub: ## Start the one-machine JupyterHub (HUB_TLS_DIR=/path for HTTPS): compose/hub
+	bash compose/hub/hub.sh up
+
+hub-admin: ## Make teachers hub admins: make hub-admin USERS="alice bob" (prints passwords)
+	bash compose/hub/hub.sh admin $(USERS)
+
+hub-down: ## Stop the hub and its users' servers (users' volumes are kept)
+	bash compose/hub/hub.sh down
+
+hub-lock: $(VENV)/.test-deps ## Regenerate compose/hub/requirements.lock.txt
+	$(BIN)/uv pip compile compose/hub/requirements.in --python-version 3.13 \
+		--python-platform x86_64-manylinux_2_28 --generate-hashes -q -o compose/hub/requirements.lock.txt
+
+$(VENV)/.deploy-deps: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[deploy]"
+	touch $@
+
+test-deploy: $(VENV)/.deploy-deps ## compose + the hub on the real engine, browser included
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest tests/deploy $(PYTEST_ARGS)
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,136 @@
+"""The one-machine hub's pieces that are more than settings: which lab images a user may
+choose (CPU always, GPU only where the host has one), the spawn form that offers them, and a
+DockerSpawner that starts the chosen image the way the lab images expect.
+
+``jupyterhub_config.py`` reads the site's settings from the environment and hands them to
+:func:`profiles_from_env`; everything here is plain Python so the tests can exercise it
+without a hub.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from dockerspawner import DockerSpawner
+from tornado import web
+from traitlets import default
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One choice of the spawn form: an image and the resources its container gets."""
+
+    name: str
+    title: str
+    image: str
+    mem_limit: str
+    cpu_limit: float
+    gpu: bool = False
+    device_requests: list[dict[str, Any]] = field(default_factory=list)
+
+
+def gpu_available(setting: str, dev_dir: Path = Path("/dev"),
+                  docker_info: Mapping[str, Any] | None = None) -> bool:
+    """Whether to offer the GPU image: ``yes``/``no`` decide; ``auto`` looks for an NVIDIA
+    device node (the host's, when the hub runs on it; ``make hub`` checks the host and
+    passes yes/no to a containerised hub) or an ``nvidia`` runtime in the Docker daemon."""
+    setting = setting.strip().lower()
+    if setting in ("yes", "true", "1"):
+        return True
+    if setting in ("no", "false", "0"):
+        return False
+    if setting != "auto":
+        raise ValueError(f"GSLAB_HUB_GPU must be auto, yes or no, not {setting!r}")
+    if (dev_dir / "nvidia0").exists():
+        return True
+    runtimes = (docker_info or {}).get("Runtimes") or {}
+    return "nvidia" in runtimes
+
+
+def profiles_from_env(env: Mapping[str, str], gpu: bool) -> list[Profile]:
+    """The spawn form's choices from the site's settings (compose/hub/.env)."""
+    profiles = [Profile(
+        name="cpu",
+        title="CPU: NumPy, Numba, JAX",
+        image=env.get("GSLAB_HUB_CPU_IMAGE", "gray-scott-lab:cpu-jupyter"),
+        mem_limit=env.get("GSLAB_HUB_MEM_LIMIT", "4G"),
+        cpu_limit=float(env.get("GSLAB_HUB_CPU_LIMIT", "2")),
+    )]
+    if gpu:
+        gpus = env.get("GSLAB_HUB_GPUS", "all")
+        request: dict[str, Any] = {"driver": "nvidia", "capabilities": [["gpu"]]}
+        if gpus == "all":
+            request["count"] = -1
+        else:
+            request["device_ids"] = [g.strip() for g in gpus.split(",") if g.strip()]
+        profiles.append(Profile(
+            name="gpu",
+            title="GPU: CuPy, cuPyNumeric, JAX, PyTorch on the NVIDIA GPU",
+            image=env.get("GSLAB_HUB_GPU_IMAGE", "gray-scott-lab:gpu-jupyter"),
+            mem_limit=env.get("GSLAB_HUB_GPU_MEM_LIMIT", env.get("GSLAB_HUB_MEM_LIMIT", "8G")),
+            cpu_limit=float(env.get("GSLAB_HUB_GPU_CPU_LIMIT", env.get("GSLAB_HUB_CPU_LIMIT", "4"))),
+            gpu=True,
+            device_requests=[request],
+        ))
+    return profiles
+
+
+def options_form(profiles: list[Profile]) -> str:
+    """Radio buttons, one per profile, the first checked (the spawn page's form body)."""
+    rows = []
+    for i, p in enumerate(profiles):
+        checked = " checked" if i == 0 else ""
+        rows.append(
+            f'<div class="radio"><label><input type="radio" name="profile" '
+            f'value="{html.escape(p.name)}"{checked}> <strong>{html.escape(p.title)}</strong> '
+            f'<span class="text-muted">{html.escape(p.image)}, {html.escape(p.mem_limit)} '
+            f'memory, {p.cpu_limit:g} CPUs</span></label></div>')
+    return "<p>Which lab image?</p>\n" + "\n".join(rows)
+
+
+class GslabSpawner(DockerSpawner):
+    """DockerSpawner for the lab images: the chosen profile's image, limits and GPUs.
+
+    The images start through their entrypoint (tini, then start-jupyter, which execs
+    jupyterhub-singleuser when the hub's token is in the environment); their CMD is empty, so
+    the command is only the spawner's arguments."""
+
+    profiles: ClassVar[list[Profile]] = []  # set by jupyterhub_config.py
+
+    @default("options_form")
+    def _options_form_default(self) -> str:
+        """No form when there is nothing to choose (no GPU): the server starts at once."""
+        return options_form(self.profiles) if len(self.profiles) > 1 else ""
+
+    def options_from_form(self, formdata: dict[str, list[str]]) -> dict[str, str]:
+        return {"profile": formdata.get("profile", [self.profiles[0].name])[0]}
+
+    def chosen_profile(self) -> Profile:
+        name = (self.user_options or {}).get("profile", self.profiles[0].name)
+        for profile in self.profiles:
+            if profile.name == name:
+                return profile
+        offered = ", ".join(p.name for p in self.profiles)
+        raise web.HTTPError(400, f"unknown profile {name!r}: this hub offers {offered}")
+
+    async def start(self) -> Any:
+        profile = self.chosen_profile()
+        self.image = profile.image
+        self.mem_limit = profile.mem_limit
+        self.cpu_limit = profile.cpu_limit
+        host_config: dict[str, Any] = dict(self.extra_host_config)  # type: ignore[has-type]
+        if profile.device_requests:
+            host_config["device_requests"] = profile.device_requests
+        else:
+            host_config.pop("device_requests", None)
+        self.extra_host_config = host_config
+        environment: dict[str, Any] = dict(self.environment)  # type: ignore[has-type]
+        self.environment = {**environment, "GSLAB_PROFILE": profile.name}
+        return await super().start()
+
+    async def get_command(self) -> list[str]:
+        return list(self.cmd or []) + list(self.get_args())

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The one-machine hub's commands (the Makefile's hub targets call them):
+#   hub.sh env                 compose/hub/.env: generated API token, the Docker socket's group
+#   hub.sh up                  build the hub image and start it (HUB_TLS_DIR=/path: HTTPS)
+#   hub.sh admin NAME...       make teachers admins (prints their generated passwords)
+#   hub.sh down                stop the hub and the users' servers (their volumes stay)
+# HUB_ENV_FILE (default compose/hub/.env) and HUB_NAME (gslab-hub) choose the hub.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+envfile=${HUB_ENV_FILE:-$here/.env}
+socket=${DOCKER_SOCKET:-/var/run/docker.sock}
+
+die() { echo "error: $*" >&2; exit 2; }
+
+compose() {
+    local files=(--env-file "$envfile" -f "$here/compose.yaml")
+    if [ -n "${HUB_TLS_DIR:-}" ]; then
+        [ -f "$HUB_TLS_DIR/cert.pem" ] && [ -f "$HUB_TLS_DIR/key.pem" ] \
+            || die "HUB_TLS_DIR=$HUB_TLS_DIR must hold cert.pem and key.pem"
+        files+=(-f "$here/tls.yaml")
+    fi
+    docker compose "${files[@]}" "$@"
+}
+
+write_env() {
+    bash "$here/../gen-env.sh" "$envfile" GSLAB_HUB_API_TOKEN >/dev/null
+    if ! grep -q '^DOCKER_GID=' "$envfile"; then
+        [ -S "$socket" ] || die "no Docker socket at $socket (set DOCKER_SOCKET)"
+        echo "DOCKER_GID=$(stat -c %g "$socket")" >> "$envfile"
+    fi
+}
+
+# The GPU choice is offered when this machine has an NVIDIA GPU, unless .env or the
+# environment says GSLAB_HUB_GPU=yes/no.
+detect_gpu() {
+    if [ -z "${GSLAB_HUB_GPU:-}" ] && ! grep -q '^GSLAB_HUB_GPU=' "$envfile"; then
+        if [ -e /dev/nvidia0 ] || nvidia-smi -L >/dev/null 2>&1; then
+            export GSLAB_HUB_GPU=yes
+        else
+            export GSLAB_HUB_GPU=no
+        fi
+    fi
+}
+
+wait_ready() {
+    local scheme=http port
+    port=$(grep -E '^HUB_PORT=' "$envfile" | cut -d= -f2 || true)
+    port=${HUB_PORT:-${port:-8000}}
+    [ -n "${HUB_TLS_DIR:-}" ] && scheme=https
+    for _ in $(seq 90); do
+        if curl -fsk -o /dev/null "$scheme://127.0.0.1:$port/hub/health"; then
+            echo "the hub answers at $scheme://$(hostname -f 2>/dev/null || hostname):$port/"
+            return 0
+        fi
+        sleep 1
+    done
+    compose logs --tail 40 hub >&2
+    die "the hub did not answer on port $port in 90 s (logs above)"
+}
+
+case "${1:-}" in
+    env)
+        write_env
+        echo "$envfile is ready"
+        ;;
+    up)
+        command -v docker >/dev/null || die "docker is not installed"
+        docker info >/dev/null 2>&1 || die "the Docker engine does not answer (is dockerd running?)"
+        write_env
+        detect_gpu
+        image=$(grep -E '^GSLAB_HUB_CPU_IMAGE=' "$envfile" | cut -d= -f2 || true)
+        image=${GSLAB_HUB_CPU_IMAGE:-${image:-gray-scott-lab:cpu-jupyter}}
+        docker image inspect "$image" >/dev/null 2>&1 \
+            || die "image $image is missing: make build-cpu-jupyter (or gslab load)"
+        if [ "${GSLAB_HUB_GPU:-}" = yes ] || grep -q '^GSLAB_HUB_GPU=yes' "$envfile"; then
+            gpu_image=$(grep -E '^GSLAB_HUB_GPU_IMAGE=' "$envfile" | cut -d= -f2 || true)
+            gpu_image=${GSLAB_HUB_GPU_IMAGE:-${gpu_image:-gray-scott-lab:gpu-jupyter}}
+            docker image inspect "$gpu_image" >/dev/null 2>&1 \
+                || echo "warning: the GPU choice needs $gpu_image: make build-gpu-jupyter" >&2
+        fi
+        compose up -d --build
+        wait_ready
+        echo "GPU image offered: ${GSLAB_HUB_GPU:-see .env}; teachers: make hub-admin USERS=\"alice bob\""
+        ;;
+    admin)
+        shift
+        [ $# -gt 0 ] || die "usage: make hub-admin USERS=\"alice bob\""
+        compose exec -T hub gslab-hub-admin add-teacher "$@"
+        ;;
+    down)
+        # The users' servers first (the hub started them; compose does not know them)
+        mapfile -t labs < <(docker ps -q --filter label=org.jupyter.service=jupyter-notebook \
+            --filter "network=${HUB_NAME:-gslab-hub}")
+        if [ "${#labs[@]}" -gt 0 ]; then docker stop "${labs[@]}" >/dev/null; fi
+        compose down
+        ;;
+    *)
+        die "usage: $0 env|up|admin NAME...|down"
+        ;;
+esac

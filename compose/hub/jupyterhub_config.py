@@ -1,0 +1,113 @@
+"""JupyterHub for a satellite site on one machine: DockerSpawner starts one lab container per
+user from the local images, configurable-http-proxy (started by the hub) serves everything on
+one port, users' work lives in one Docker volume each, idle servers are stopped.
+
+Every site setting comes from the environment (compose/hub/.env, see compose/README.md), so
+this file is the same everywhere:
+
+GSLAB_HUB_AUTH          native (default): users sign up, a teacher approves them;
+                        shared: one course password (GSLAB_HUB_SHARED_PASSWORD), teachers
+                        GSLAB_HUB_ADMINS log in with GSLAB_HUB_ADMIN_PASSWORD
+GSLAB_HUB_GPU           auto (default), yes, no: offer the GPU image in the spawn form
+GSLAB_HUB_CPU_IMAGE / GSLAB_HUB_GPU_IMAGE, GSLAB_HUB_MEM_LIMIT, GSLAB_HUB_CPU_LIMIT,
+GSLAB_HUB_GPU_MEM_LIMIT, GSLAB_HUB_GPU_CPU_LIMIT, GSLAB_HUB_GPUS (all, or ids "0,1")
+GSLAB_HUB_CULL_TIMEOUT  seconds of inactivity before a server is stopped (3600), checked
+GSLAB_HUB_CULL_EVERY    every 300 seconds
+GSLAB_HUB_API_TOKEN     token of the `gslab-admin` service (gslab-hub-admin, the tests)
+GSLAB_HUB_NAME          gslab-hub: the Docker network shared by the hub and the labs, and
+                        the prefix of the labs' containers and volumes
+GSLAB_HUB_CONNECT_IP    how lab containers reach the hub (hub: its name on that network)
+TLS                     /srv/jupyterhub/tls/{cert,key}.pem present: the proxy serves HTTPS
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import docker
+from gslab_hub import GslabSpawner, gpu_available, profiles_from_env
+
+c = get_config()  # type: ignore[name-defined]  # noqa: F821 - provided by JupyterHub
+env = os.environ
+data = Path(env.get("GSLAB_HUB_DATA", "/srv/jupyterhub/data"))
+
+# The hub, its database and cookie secret (in the hub's data volume)
+c.JupyterHub.db_url = f"sqlite:///{data / 'jupyterhub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(data / "jupyterhub_cookie_secret")
+c.ConfigurableHTTPProxy.pid_file = "/tmp/jupyterhub-proxy.pid"
+c.JupyterHub.bind_url = f"http://:{env.get('GSLAB_HUB_PORT', '8000')}"
+c.JupyterHub.hub_ip = "0.0.0.0"
+c.JupyterHub.hub_connect_ip = env.get("GSLAB_HUB_CONNECT_IP", "hub")
+
+tls = Path(env.get("GSLAB_HUB_TLS_DIR", "/srv/jupyterhub/tls"))
+if (tls / "cert.pem").is_file() and (tls / "key.pem").is_file():
+    c.JupyterHub.ssl_cert = str(tls / "cert.pem")
+    c.JupyterHub.ssl_key = str(tls / "key.pem")
+    c.JupyterHub.bind_url = f"https://:{env.get('GSLAB_HUB_PORT', '8000')}"
+
+# Who may log in
+auth = env.get("GSLAB_HUB_AUTH", "native")
+if auth == "native":
+    c.JupyterHub.authenticator_class = "nativeauthenticator.NativeAuthenticator"
+    c.NativeAuthenticator.open_signup = False  # a teacher approves each account
+    c.NativeAuthenticator.minimum_password_length = 10
+    c.NativeAuthenticator.check_common_password = True
+    c.NativeAuthenticator.allowed_failed_logins = 5
+    c.NativeAuthenticator.seconds_before_next_try = 300
+    # Authenticating already requires an approved account: every approved user may log in.
+    c.Authenticator.allow_all = True
+elif auth == "shared":
+    c.JupyterHub.authenticator_class = "shared-password"
+    c.SharedPasswordAuthenticator.user_password = env["GSLAB_HUB_SHARED_PASSWORD"]
+    c.SharedPasswordAuthenticator.admin_password = env.get("GSLAB_HUB_ADMIN_PASSWORD") or None
+    c.Authenticator.admin_users = {
+        name.strip() for name in env.get("GSLAB_HUB_ADMINS", "").split(",") if name.strip()}
+    c.Authenticator.allow_all = True
+else:
+    sys.exit(f"error: GSLAB_HUB_AUTH must be native or shared, not {auth!r}")
+
+# What users get: the lab images, CPU always, GPU where the host has one
+try:
+    docker_info = docker.from_env().info()
+except docker.errors.DockerException as exc:
+    sys.exit(f"error: the hub cannot reach the Docker engine ({exc}); is the socket mounted?")
+GslabSpawner.profiles = profiles_from_env(
+    env, gpu_available(env.get("GSLAB_HUB_GPU", "auto"), docker_info=docker_info))
+c.JupyterHub.spawner_class = GslabSpawner
+hub_name = env.get("GSLAB_HUB_NAME", "gslab-hub")
+c.DockerSpawner.network_name = hub_name
+c.DockerSpawner.use_internal_ip = True
+c.DockerSpawner.remove = True  # containers go; the user's volume stays
+c.DockerSpawner.prefix = hub_name
+c.DockerSpawner.name_template = "{prefix}-{username}"
+c.DockerSpawner.volumes = {hub_name + "-user-{username}": "/work"}
+c.DockerSpawner.default_url = "/lab"
+c.DockerSpawner.pull_policy = "never"  # the site's images are built or loaded locally
+# The image contract: UID 1000:100 (the image's user), read-only root filesystem, /tmp a tmpfs
+c.DockerSpawner.extra_host_config = {
+    "read_only": True,
+    "tmpfs": {"/tmp": "exec,mode=1777"},
+    "security_opt": ["no-new-privileges"],
+    "cap_drop": ["ALL"],
+    "pids_limit": 1024,
+}
+c.Spawner.start_timeout = 180
+c.Spawner.http_timeout = 120
+
+# Stop servers nobody used for an hour; the gslab-admin service for gslab-hub-admin and tests
+cull_timeout = int(env.get("GSLAB_HUB_CULL_TIMEOUT", "3600"))
+cull_every = int(env.get("GSLAB_HUB_CULL_EVERY", "300"))
+c.JupyterHub.services = [
+    {"name": "idle-culler",
+     "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={cull_timeout}",
+                 f"--cull-every={cull_every}"]},
+]
+c.JupyterHub.load_roles = [
+    {"name": "idle-culler", "services": ["idle-culler"],
+     "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]},
+]
+if env.get("GSLAB_HUB_API_TOKEN"):
+    c.JupyterHub.services.append({"name": "gslab-admin", "api_token": env["GSLAB_HUB_API_TOKEN"]})
+    # Only an admin may grant admin (teachers): the service holds the admin role. Naming no
+    # users here keeps the admins already in the database.
+    c.JupyterHub.load_roles.append({"name": "admin", "services": ["gslab-admin"]})

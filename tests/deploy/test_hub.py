@@ -1,0 +1,171 @@
+"""The one-machine hub for real: JupyterHub + DockerSpawner + configurable-http-proxy in the hub
+container on the local Docker engine, the cpu-jupyter image spawned for a user, code run in
+its kernel through the proxy, the server stopped; teachers and students through the native
+authenticator's accounts. The time from spawn request to a ready server is written to
+build/hub-spawn.json."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import json
+import platform
+import time
+import uuid
+
+import requests
+from tornado import httpclient, websocket
+
+from tests.deploy.conftest import BUILD, CPU_JUPYTER, Hub, run, wait_for
+
+RUN_CODE = """
+import subprocess, h5py
+r = subprocess.run(["grayscott", "run", "-b", "numpy", "-r", "48", "-c", "64", "-n", "4",
+                    "-s", "8", "-o", "/work/hub-run.h5", "--force"], capture_output=True, text=True)
+print("rc", r.returncode, r.stderr[-400:])
+with h5py.File("/work/hub-run.h5") as f:
+    print("shape", f["matrix"].shape, "backend", f.attrs["backend"])
+import os; print("uid", os.getuid(), "gid", os.getgid())
+"""
+
+
+def server_ready(hub: Hub, user: str) -> bool:
+    model = hub.api("GET", f"/users/{user}").json()
+    return bool(model["servers"].get("", {}).get("ready"))
+
+
+async def execute(ws_url: str, token: str, code: str) -> str:
+    """Run ``code`` in a kernel over the Jupyter websocket protocol; what it printed."""
+    request = httpclient.HTTPRequest(ws_url, headers={"Authorization": f"token {token}"})
+    conn = await websocket.websocket_connect(request)
+    msg_id = uuid.uuid4().hex
+    await conn.write_message(json.dumps({
+        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test",
+                   "session": uuid.uuid4().hex, "version": "5.3",
+                   "date": datetime.datetime.now(datetime.UTC).isoformat()},
+        "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+        "content": {"code": code, "silent": False, "store_history": False,
+                    "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
+    }))
+    output: list[str] = []
+    while True:
+        raw = await asyncio.wait_for(conn.read_message(), 300)
+        assert raw is not None, "the kernel's websocket closed"
+        message = json.loads(raw)
+        if message.get("parent_header", {}).get("msg_id") != msg_id:
+            continue
+        kind, content = message["msg_type"], message["content"]
+        if kind == "stream":
+            output.append(content["text"])
+        elif kind == "error":
+            output.append("\n".join(content["traceback"]))
+        elif kind == "status" and content["execution_state"] == "idle":
+            conn.close()
+            return "".join(output)
+
+
+def test_spawn_run_code_through_the_proxy_and_stop(hub: Hub) -> None:
+    user = "student1"  # plain: container and volume names escape other characters
+    assert hub.api("POST", f"/users/{user}").status_code == 201
+
+    started = time.monotonic()
+    response = hub.api("POST", f"/users/{user}/server")
+    assert response.status_code in (201, 202), response.text
+    wait_for(lambda: server_ready(hub, user), 180, f"{user}'s server\n{hub.logs()}", 0.1)
+    ready = time.monotonic() - started
+    status = requests.get(f"{hub.url}/user/{user}/api/status", timeout=30,
+                          headers={"Authorization": f"token {hub.token}"})
+    through_proxy = time.monotonic() - started
+    assert status.status_code == 200, status.text
+    BUILD.mkdir(exist_ok=True)
+    record = {"image": CPU_JUPYTER, "spawn_to_ready_s": round(ready, 2),
+              "spawn_to_first_200_through_proxy_s": round(through_proxy, 2),
+              "host": platform.node(), "date": datetime.datetime.now().isoformat(timespec="seconds")}
+    (BUILD / "hub-spawn.json").write_text(json.dumps(record, indent=2) + "\n")
+    print(f"\nhub spawn: ready {ready:.2f} s after the request, "
+          f"first 200 through the proxy at {through_proxy:.2f} s -> build/hub-spawn.json")
+
+    # Without credentials the proxy sends the browser to the hub's login
+    anonymous = requests.get(f"{hub.url}/user/{user}/api/status", timeout=30,
+                             allow_redirects=False)
+    assert anonymous.status_code in (302, 403)
+
+    # The container keeps the image contract and the site's limits
+    container = f"{hub.name}-{user}"
+    inspect = json.loads(run("docker", "inspect", container).stdout)[0]
+    host = inspect["HostConfig"]
+    assert inspect["Config"]["Image"] == CPU_JUPYTER
+    assert inspect["Config"]["User"] == "1000:100"
+    assert host["ReadonlyRootfs"] is True
+    assert "/tmp" in host["Tmpfs"]
+    assert host["Memory"] == 4 * 1024**3
+    assert host["NanoCpus"] == 0 and host["CpuQuota"] == 2 * host["CpuPeriod"]
+    assert not host.get("DeviceRequests")  # no GPU offered here
+    mounts = {m["Destination"]: m for m in inspect["Mounts"]}
+    assert mounts["/work"]["Name"] == f"{hub.name}-user-{user}"
+
+    # Code in a kernel through the proxy: a short grayscott run into the user's volume
+    kernel = requests.post(f"{hub.url}/user/{user}/api/kernels", timeout=60, json={},
+                           headers={"Authorization": f"token {hub.token}"})
+    assert kernel.status_code == 201, kernel.text
+    ws_url = f"ws://{hub.url.split('://')[1]}/user/{user}/api/kernels/{kernel.json()['id']}/channels"
+    printed = asyncio.run(execute(ws_url, hub.token, RUN_CODE))
+    assert "rc 0" in printed, printed
+    assert "shape (4, 48, 64) backend numpy" in printed, printed
+    assert "uid 1000 gid 100" in printed, printed
+
+    # Stop: the container goes, the work stays in the user's volume
+    assert hub.api("DELETE", f"/users/{user}/server").status_code in (202, 204)
+    wait_for(lambda: not hub.api("GET", f"/users/{user}").json()["servers"], 120, "stop")
+    wait_for(lambda: run("docker", "inspect", container, check=False).returncode != 0, 60,
+             "container removed")
+    listing = run("docker", "run", "--rm", "--entrypoint", "ls", "-v",
+                  f"{hub.name}-user-{user}:/work", CPU_JUPYTER, "/work").stdout.split()
+    assert "hub-run.h5" in listing and "labs" in listing
+
+
+def test_teacher_added_by_make_hub_admin_logs_in_as_admin(hub: Hub) -> None:
+    result = hub.script("admin", "teacher-one")
+    line = result.stdout.strip().splitlines()[-1]
+    assert line.startswith("teacher-one: admin, password "), result.stdout
+    password = line.split("password ")[1].split()[0]
+    assert hub.api("GET", "/users/teacher-one").json()["admin"] is True
+
+    session = hub.login("teacher-one", password)
+    assert session.get(f"{hub.url}/hub/api/user", timeout=30).json()["admin"] is True
+    wrong = hub.login("teacher-one", "not-the-password")
+    assert wrong.get(f"{hub.url}/hub/api/user", timeout=30).status_code == 403
+
+    # Running it again keeps the password
+    again = hub.script("admin", "teacher-one")
+    assert "keeps the password" in again.stdout
+    assert hub.login("teacher-one", password).get(
+        f"{hub.url}/hub/api/user", timeout=30).status_code == 200
+
+
+def test_admin_tool_rejects_bad_names_in_one_line(hub: Hub) -> None:
+    result = hub.script("admin", "Not A Name", check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("error: not a valid user name")
+    assert "Traceback" not in result.stderr
+
+
+def test_student_signs_up_and_waits_for_a_teachers_approval(hub: Hub) -> None:
+    teacher_password = hub.script("admin", "teacher-two").stdout.split("password ")[1].split()[0]
+    student, password = "student-signup", "Gray-Scott-2026!"
+    signup = requests.Session()
+    signup.get(f"{hub.url}/hub/signup", timeout=30)
+    response = signup.post(f"{hub.url}/hub/signup", timeout=30, data={
+        "username": student, "signup_password": password,
+        "signup_password_confirmation": password, "_xsrf": signup.cookies.get("_xsrf", "")})
+    assert response.status_code == 200 and "has been sent to the admin" in response.text, response.text
+
+    def logged_in() -> bool:
+        session = hub.login(student, password)
+        return session.get(f"{hub.url}/hub/api/user", timeout=30).status_code == 200
+
+    assert not logged_in()  # not approved yet
+    teacher = hub.login("teacher-two", teacher_password)
+    approve = teacher.get(f"{hub.url}/hub/authorize/{student}", timeout=30)
+    assert approve.status_code == 200
+    assert logged_in()

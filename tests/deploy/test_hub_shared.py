@@ -1,0 +1,42 @@
+"""The hub with one course password (GSLAB_HUB_AUTH=shared): any name logs in with it, the
+teachers named in GSLAB_HUB_ADMINS with the admin password, nothing else gets in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.deploy.conftest import Hub, started_hub
+
+COURSE = "gray-scott-course-2026"
+ADMIN = "an-admin-password-of-more-than-32-characters"
+
+
+@pytest.fixture(scope="module")
+def shared_hub(docker_engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    settings = {"GSLAB_HUB_AUTH": "shared", "GSLAB_HUB_SHARED_PASSWORD": COURSE,
+                "GSLAB_HUB_ADMINS": "prof", "GSLAB_HUB_ADMIN_PASSWORD": ADMIN}
+    with started_hub(tmp_path_factory.mktemp("shared-hub"), settings) as hub:
+        yield hub
+
+
+def whoami(hub: Hub, name: str, password: str) -> dict[str, object] | None:
+    response = hub.login(name, password).get(f"{hub.url}/hub/api/user", timeout=30)
+    return response.json() if response.status_code == 200 else None
+
+
+def test_course_password_and_admin_password(shared_hub: Hub) -> None:
+    student = whoami(shared_hub, "anyone", COURSE)
+    assert student is not None and student["name"] == "anyone" and student["admin"] is False
+    assert whoami(shared_hub, "anyone", "wrong-password") is None
+    teacher = whoami(shared_hub, "prof", ADMIN)
+    assert teacher is not None and teacher["admin"] is True
+    assert whoami(shared_hub, "prof", COURSE) is None  # teachers need the admin password
+    assert whoami(shared_hub, "intruder", ADMIN) is None  # only GSLAB_HUB_ADMINS may use it
+
+
+def test_admin_tool_explains_shared_mode(shared_hub: Hub) -> None:
+    out = shared_hub.script("admin", "prof", "newprof").stdout
+    assert "prof: admin, logs in with GSLAB_HUB_ADMIN_PASSWORD\n" in out
+    assert "newprof: admin, logs in with GSLAB_HUB_ADMIN_PASSWORD (add the name" in out
