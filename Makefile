@@ -111,6 +111,12 @@ smoke: $(VENV)/.test-deps ## Every available backend against numpy on a small gr
 bench: $(VENV)/.test-deps ## Benchmark every available backend on 1080x1920, results in benchmarks/
 	$(BIN)/grayscott bench
 
+bench-full: $(VENV)/.test-deps ## The school's whole run (1000 frames x 32 steps, HDF5) vs compute and disk alone
+	$(BIN)/grayscott bench --full $(if $(BACKENDS),-b $(BACKENDS))
+
+ladder: $(VENV)/.test-deps ## Redraw benchmarks/ladder.png (the README's chart) from benchmarks/*.json
+	$(BIN)/python -m grayscott.ladder benchmarks -o benchmarks/ladder.png
+
 LOCK = $(BIN)/uv pip compile pyproject.toml --python-version 3.13 \
 	--python-platform x86_64-manylinux_2_28 --generate-hashes -q
 
