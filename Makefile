@@ -59,7 +59,7 @@ test: lint typecheck pytest ## Lint, type-check and run the tests
 lint: $(VENV)/.test-deps ## ruff, shellcheck, hadolint
 	$(BIN)/ruff check .
 	$(BIN)/shellcheck .ci/run scripts/*.sh scripts/apptainer/helper.sh scripts/apptainer/apptainer \
-		images/*/*.sh k8s/jupyterhub/install.sh
+		images/*/*.sh k8s/jupyterhub/install.sh hpc/*.sbatch
 	$(BIN)/hadolint images/*/Dockerfile scripts/apptainer/Dockerfile
 
 typecheck: $(VENV)/.test-deps ## mypy
