@@ -69,7 +69,8 @@ test: lint typecheck pytest ## Lint, type-check and run the tests
 lint: $(VENV)/.test-deps ## ruff, shellcheck, hadolint
 	$(BIN)/ruff check . compose/hub/gslab-hub-admin
 	$(BIN)/shellcheck .ci/run scripts/*.sh scripts/apptainer/helper.sh scripts/apptainer/apptainer \
-		images/*/*.sh compose/gen-env.sh compose/hub/hub.sh scripts/ci/*.sh
+		images/*/*.sh compose/gen-env.sh compose/hub/hub.sh scripts/ci/*.sh \
+		k8s/jupyterhub/install.sh hpc/*.sbatch
 	$(BIN)/hadolint images/*/Dockerfile scripts/apptainer/Dockerfile compose/hub/Dockerfile
 
 typecheck: $(VENV)/.test-deps ## mypy

