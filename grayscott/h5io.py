@@ -11,6 +11,12 @@ stalls the thread that computes (measured: a third of the time on a 1080 x 1920 
 allocates each frame's chunk ahead (blocks of frames, allocated early, never filled), and
 the writer thread puts the frame's bytes at that chunk's address with ``os.pwrite``, which
 releases the GIL. At close the dataset is cut to the frames written.
+
+Where the file system allows it and a frame is a whole number of 4 kB pages (1080 x 1920
+float32 is), frames go with ``O_DIRECT``: from an aligned staging buffer straight to the
+device, without the page cache. On a 2-core machine the page cache's copies and write-back
+took a third of the CPU that computing needed (measured, see benchmarks/NOTES.md).
+``GRAYSCOTT_DIRECT_IO=0`` turns it off; the mode used is recorded in ``write_mode``.
 """
 
 from __future__ import annotations
@@ -65,18 +71,22 @@ class FrameWriter:
     BLOCK_BYTES = 256 * 2**20
     #: The attributes saying how far the run got are refreshed at most this often.
     PROGRESS_SECONDS = 1.0
+    #: O_DIRECT needs file offsets, buffer addresses and lengths in multiples of this.
+    PAGE = 4096
 
     def __init__(self, path: Path, params: Params, frames: int, attrs: dict[str, Any],
                  *, force: bool = False, queue_size: int = 4) -> None:
         import h5py
 
         check_output_path(path, force)
-        try:
-            self.file = h5py.File(path, "w")
+        try:  # chunks (large objects) start on page boundaries, for O_DIRECT
+            self.file = h5py.File(path, "w", alignment_threshold=self.PAGE,
+                                  alignment_interval=self.PAGE)
         except OSError as exc:
             raise OutputError(f"cannot create {path}: {exc}") from None
         self.path = path
         self.dtype = params.np_dtype
+        self._frame_bytes = self.dtype.itemsize * params.rows * params.cols
         frame_shape = params.shape
         self._block = max(1, min(frames, self.BLOCK_BYTES // (self.dtype.itemsize * params.rows
                                                                * params.cols)))
@@ -94,7 +104,9 @@ class FrameWriter:
                         "created": datetime.now(UTC).isoformat(timespec="seconds"),
                         "completed": False, "frames_written": 0, **attrs})
         self.file.flush()
-        self._fd = os.open(path, os.O_WRONLY)
+        self._fd, self.write_mode = self._open_for_frames(path)
+        self.file.attrs["write_mode"] = self.write_mode
+        self._staging = self._aligned_buffer() if self.write_mode == "direct" else None
         self.frames_written = 0
         self.write_seconds = 0.0
         self.wait_seconds = 0.0
@@ -103,6 +115,23 @@ class FrameWriter:
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._drain, name="hdf5-writer", daemon=True)
         self._thread.start()
+
+    def _open_for_frames(self, path: Path) -> tuple[int, str]:
+        """A second descriptor for the frames: O_DIRECT when it can work here, else buffered."""
+        wanted = os.environ.get("GRAYSCOTT_DIRECT_IO", "1") != "0"
+        aligned = self._frame_bytes % self.PAGE == 0 and all(o % self.PAGE == 0
+                                                              for o in self._offsets)
+        if wanted and aligned and hasattr(os, "O_DIRECT"):
+            try:
+                return os.open(path, os.O_WRONLY | os.O_DIRECT), "direct"
+            except OSError:  # tmpfs and some network file systems refuse it
+                pass
+        return os.open(path, os.O_WRONLY), "buffered"
+
+    def _aligned_buffer(self) -> np.ndarray:
+        raw = np.empty(self._frame_bytes + self.PAGE, dtype=np.uint8)
+        start = -raw.ctypes.data % self.PAGE
+        return raw[start:start + self._frame_bytes]
 
     def _chunk_offsets(self, first: int) -> list[int]:
         """File addresses of the allocated chunks from frame ``first`` on."""
@@ -122,7 +151,13 @@ class FrameWriter:
             self.dataset.resize(size, axis=0)
             self._offsets += self._chunk_offsets(index)
         data = np.ascontiguousarray(frame, dtype=self.dtype).data.cast("B")
+        if self._staging is not None:  # O_DIRECT reads from page-aligned memory only
+            self._staging[:] = np.frombuffer(data, dtype=np.uint8)
+            data = self._staging.data.cast("B")
         offset = self._offsets[index]
+        if self._staging is not None and offset % self.PAGE:  # never seen: HDF5 aligns chunks
+            raise OutputError(f"chunk {index} at offset {offset} is not page-aligned; "
+                              "set GRAYSCOTT_DIRECT_IO=0")
         while data:
             written = os.pwrite(self._fd, data, offset)
             data, offset = data[written:], offset + written
