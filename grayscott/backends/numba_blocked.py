@@ -34,7 +34,7 @@ DEFAULT_DEPTH = 8
 #: Bands per thread, handed out one at a time (chunk size 1): a thread slowed down by
 #: something else on its core (the HDF5 writer thread, on a 2-core machine) takes fewer
 #: bands instead of making the other threads wait for it at the end of every pass.
-BANDS_PER_THREAD = 4
+BANDS_PER_THREAD = 2
 
 
 @cache
