@@ -7,12 +7,15 @@ Inherited by the jupyter images, whose entrypoint is JupyterLab: the tests start
 from __future__ import annotations
 
 import re
+import subprocess
+import time
 from contextlib import AbstractContextManager
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 
+from grayscott import variants
 from tests.images.conftest import Container, Server, location_path
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -66,3 +69,26 @@ def test_baked_extension_is_installed(container: Container) -> None:
 
 def test_no_compiler_ships(container: Container) -> None:
     assert container.sh("command -v gcc cc g++ make node-gyp | wc -l") == "0"
+
+
+@pytest.mark.runtimes("docker")
+def test_healthcheck_reports_the_server_healthy(container: Container,
+                                                variant: variants.Variant) -> None:
+    """The image's HEALTHCHECK (inherited by jupyter, where it probes JupyterLab) turns the
+    container healthy once its own entrypoint's server answers, as an arbitrary UID on a
+    read-only root; the same probe fails in a container where no server runs."""
+    env = {"PASSWORD": "x", "JUPYTER_TOKEN": "t0ken"}
+    with container.serve(variant.port, health="/", user="12345:100", read_only=True,
+                         env=env) as server:
+        deadline, status = time.monotonic() + 90, ""
+        while time.monotonic() < deadline and status != "healthy":
+            time.sleep(1)
+            status = subprocess.run(
+                [server.runtime.program, "inspect", "-f", "{{.State.Health.Status}}", server.name],
+                capture_output=True, text=True, check=False).stdout.strip()
+        assert status == "healthy", server.logs()
+        probe = server.exec("python3", "/usr/local/bin/gslab-healthcheck")
+        assert ("/api" if variant.flavour == "jupyter" else "/healthz") in probe
+    idle = container.run("python3", "/usr/local/bin/gslab-healthcheck", exec_=True, expect_rc=1,
+                         env=env)  # no server started: the probe must say so
+    assert "unhealthy" in idle.stdout
