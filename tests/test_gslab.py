@@ -142,3 +142,65 @@ def test_sif_and_pull_bad_input(args: list[str], fragment: str) -> None:
     finally:
         if env_registry is not None:
             os.environ["GSLAB_REGISTRY"] = env_registry
+
+
+def _as_ordinary_user(monkeypatch: pytest.MonkeyPatch, uid: int = 1234, gid: int = 4321) -> None:
+    """This process seen as another caller (a non-root one: gslab's rootless-Podman path)."""
+    for name, value in (("geteuid", uid), ("getuid", uid), ("getgid", gid)):
+        monkeypatch.setattr(os, name, lambda value=value: value)
+
+
+def _dry_run_in_process(*args: str) -> str:
+    from typer.testing import CliRunner
+
+    from grayscott.launcher.cli import app
+
+    flavour, *rest = args
+    result = CliRunner().invoke(app, ["run", flavour, "--runtime", "podman", "--dry-run", *rest])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_rootless_podman_batch_run_keeps_the_callers_ids(monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Path) -> None:
+    _as_ordinary_user(monkeypatch)
+    words = _dry_run_in_process("light", "--workdir", str(tmp_path), "--", "run", "-n", "2").split()
+    assert words[:2] == ["podman", "run"]
+    user = words.index("--user")
+    assert words[user + 1] == "1234:4321"  # keep-id maps only these two onto themselves
+    assert "--userns=keep-id" in words and words[words.index("--group-add") + 1] == "100"
+    assert words[words.index("--network") + 1] == "host"
+    assert "--publish" not in words
+    assert words[-3:] == ["run", "-n", "2"]
+
+
+@pytest.mark.parametrize("flavour, port_env", [
+    ("jupyter", "JUPYTER_PORT=9999"), ("code-server", "CODE_SERVER_PORT=9999")])
+def test_rootless_podman_server_listens_on_the_host_port(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, flavour: str, port_env: str) -> None:
+    _as_ordinary_user(monkeypatch)
+    words = _dry_run_in_process(flavour, "--port", "9999", "--workdir", str(tmp_path)).split()
+    assert words[words.index("--network") + 1] == "host" and "--publish" not in words
+    assert port_env in words  # no port mapping: the server itself listens on 9999
+
+
+def test_rootful_podman_publishes_and_runs_as_the_image_group(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from grayscott.launcher.podman import PodmanRuntime
+    from grayscott.launcher.runtime import ContainerSpec
+
+    _as_ordinary_user(monkeypatch, uid=0, gid=0)
+    words = PodmanRuntime().command(ContainerSpec("img", user="1000:100", ports={9999: 8888}))
+    assert "--userns=keep-id" not in words and "--network" not in words
+    assert words[words.index("--user") + 1] == "1000:100"
+    assert words[words.index("--publish") + 1] == "127.0.0.1:9999:8888"
+
+
+def test_rootless_podman_refuses_a_port_mapping(monkeypatch: pytest.MonkeyPatch) -> None:
+    from grayscott.errors import UsageError
+    from grayscott.launcher.podman import PodmanRuntime
+    from grayscott.launcher.runtime import ContainerSpec
+
+    _as_ordinary_user(monkeypatch)
+    with pytest.raises(UsageError, match="host network"):
+        PodmanRuntime().command(ContainerSpec("img", ports={9999: 8888}))

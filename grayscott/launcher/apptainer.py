@@ -19,6 +19,10 @@ class ApptainerRuntime(Runtime):
     name = "apptainer"
     program = "apptainer"
 
+    @property
+    def shares_host_network(self) -> bool:
+        return True
+
     def available(self) -> str | None:
         reason = super().available()
         if reason:

@@ -164,8 +164,7 @@ def run(
     url = None
     if port is not None:
         secret = secrets.token_hex(24)
-        container_port = port if isinstance(runtime, (ApptainerRuntime, LocalRuntime)) \
-            else (variant.port or 8888)
+        container_port = port if runtime.shares_host_network else (variant.port or 8888)
         spec.ports = {port: container_port}
         if flavour == "jupyter":
             spec.env.update({"JUPYTER_TOKEN": secret, "JUPYTER_PORT": str(container_port)})

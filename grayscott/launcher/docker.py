@@ -49,6 +49,11 @@ class DockerRuntime(Runtime):
     def user_options(self, spec: ContainerSpec) -> list[str]:
         return ["--user", spec.user] if spec.user else []
 
+    def network_options(self, spec: ContainerSpec) -> list[str]:
+        """Each server port published on the host's loopback only."""
+        return [option for host, container in spec.ports.items()
+                for option in ("--publish", f"127.0.0.1:{host}:{container}")]
+
     def command(self, spec: ContainerSpec) -> list[str]:
         cmd = [self.program, "run", "--label", f"{LABEL}=1"]
         if spec.remove:
@@ -66,8 +71,7 @@ class DockerRuntime(Runtime):
             cmd += ["--volume", f"{m.source}:{m.target}{':ro' if m.read_only else ''}"]
         for key, value in spec.env.items():
             cmd += ["--env", f"{key}={value}"]
-        for host, container in spec.ports.items():
-            cmd += ["--publish", f"127.0.0.1:{host}:{container}"]
+        cmd += self.network_options(spec)
         if spec.workdir:
             cmd += ["--workdir", spec.workdir]
         if spec.gpu:

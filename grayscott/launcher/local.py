@@ -18,6 +18,10 @@ class LocalRuntime(Runtime):
     name = "local"
     program = sys.executable
 
+    @property
+    def shares_host_network(self) -> bool:
+        return True
+
     def available(self) -> str | None:
         return None
 

@@ -1,11 +1,31 @@
-"""Podman: Docker's command line, GPUs through CDI, and the user's own UID kept when rootless."""
+"""Podman: Docker's command line, GPUs through CDI, and what rootless Podman needs.
+
+Rootless (any caller but root), as on a cluster login node where Podman is the only engine:
+
+- ``--userns=keep-id`` and the caller's own UID *and* GID, so that files written into the
+  bind-mounted work directory belong to the caller afterwards (the image's group 100 stays a
+  supplementary group; as the primary group it would land on the host as a subordinate GID).
+- The host's network. Rootless networking needs slirp4netns or pasta and a /dev/net/tun the
+  user may open, which login nodes often lack; the host's network needs neither. A server then
+  listens on the host port itself (``shares_host_network``: gslab sets the server's port), on
+  every interface as under Apptainer, behind its token or password (the images bind 0.0.0.0
+  and Jupyter refuses a second ``--ip``).
+"""
 
 from __future__ import annotations
 
 import os
 
+from grayscott.errors import UsageError
 from grayscott.launcher.docker import DockerRuntime
 from grayscott.launcher.runtime import ContainerSpec
+
+#: The image's group (jovyan's), kept as a supplementary group when rootless.
+IMAGE_GROUP = "100"
+
+
+def rootless() -> bool:
+    return os.geteuid() != 0
 
 
 class PodmanRuntime(DockerRuntime):
@@ -13,11 +33,26 @@ class PodmanRuntime(DockerRuntime):
     program = "podman"
     version_format = "{{.Version.Version}}"
 
+    @property
+    def shares_host_network(self) -> bool:
+        return rootless()
+
     def gpu_options(self) -> list[str]:
         return ["--device", "nvidia.com/gpu=all"]
 
     def user_options(self, spec: ContainerSpec) -> list[str]:
-        options = super().user_options(spec)
-        if os.geteuid() != 0:  # rootless: map the caller's UID so bind mounts stay theirs
-            options = ["--userns=keep-id", *options]
+        if not rootless():
+            return super().user_options(spec)
+        options = ["--userns=keep-id"]
+        if spec.user:  # keep-id maps only the caller's own UID and GID onto themselves
+            uid = spec.user.split(":")[0]
+            options += ["--user", f"{uid}:{os.getgid()}", "--group-add", IMAGE_GROUP]
         return options
+
+    def network_options(self, spec: ContainerSpec) -> list[str]:
+        if not rootless():
+            return super().network_options(spec)
+        if any(host != container for host, container in spec.ports.items()):
+            raise UsageError("rootless podman shares the host network: the server must listen "
+                             "on the host port itself (same port on both sides)")
+        return ["--network", "host"]

@@ -56,6 +56,12 @@ class Runtime(ABC):
     name: str
     program: str
 
+    @property
+    def shares_host_network(self) -> bool:
+        """True where the container uses the host's network: no port mapping, so a server
+        must listen on the host port itself."""
+        return False
+
     def available(self) -> str | None:
         """None when usable, else why not (one line, with the fix)."""
         if shutil.which(self.program) is None:
