@@ -20,6 +20,7 @@ PYTEST_ARGS ?=
 .DEFAULT_GOAL := help
 comma := ,
 .PHONY: help lab labs reference test lint typecheck pytest smoke bench bench-full ladder lock images podman-load test-images test-launcher clean
+.PHONY: test-rootless
 .PHONY: lab-env hub hub-env hub-admin hub-down hub-lock test-deploy
 # A TLS-intercepting proxy's CA bundle, handed to image builds as a BuildKit secret (never
 # stored in an image). The system bundle is harmless where there is no such proxy.
@@ -136,6 +137,15 @@ run-%: $(VENV)/.test-deps ## Start a variant with gslab: make run-cpu-jupyter, r
 
 test-launcher: $(VENV)/.test-deps ## gslab on real engines: make test-launcher RUNTIMES=docker,podman
 	GSLAB_TEST_RUNTIMES=$(RUNTIMES) $(BIN)/python -m pytest tests/launcher $(PYTEST_ARGS)
+
+# Rootless Podman as on a cluster login node (run as root, after make build-cpu-jupyter): an
+# ordinary account made by scripts/rootless-podman.sh with the images in its own storage,
+# then gslab run as that account.
+ROOTLESS_USER ?= gslab-student
+test-rootless: $(VENV)/.test-deps ## gslab as an ordinary user on rootless Podman (as root)
+	GSLAB_ROOTLESS_USER=$(ROOTLESS_USER) bash scripts/rootless-podman.sh \
+		$$($(BIN)/python -m grayscott.variants tags cpu-light cpu-jupyter | cut -d' ' -f1)
+	GSLAB_ROOTLESS_USER=$(ROOTLESS_USER) $(BIN)/python -m pytest tests/launcher/test_rootless_podman.py $(PYTEST_ARGS)
 
 # Compose deployments (compose/README.md): the lab with `docker compose -f compose/lab.yaml`,
 # and a site's one-machine JupyterHub.
