@@ -164,14 +164,16 @@ def to_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(report: dict[str, Any], directory: Path) -> tuple[Path, Path]:
-    """benchmarks/bench-<date>-<machine>.json and .md; returns both paths."""
+def write_report(report: dict[str, Any], directory: Path, kind: str = "bench",
+                 markdown: str | None = None) -> tuple[Path, Path]:
+    """``<directory>/<kind>-<date>-<device>-<rows>x<cols>.json`` and ``.md`` (``markdown``, by
+    default this module's table); returns both paths. ``grayscott bench --full`` uses it too."""
     directory.mkdir(parents=True, exist_ok=True)
     machine = report["machine"]
     device = machine["gpus"][0] if machine["gpus"] else machine["cpu"]
     slug = re.sub(r"[^a-z0-9]+", "-", f"{device}".lower()).strip("-")[:40]
-    stem = f"bench-{report['date'][:10]}-{slug}-{report['params']['rows']}x{report['params']['cols']}"
+    stem = f"{kind}-{report['date'][:10]}-{slug}-{report['params']['rows']}x{report['params']['cols']}"
     json_path, md_path = directory / f"{stem}.json", directory / f"{stem}.md"
     json_path.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    md_path.write_text(to_markdown(report))
+    md_path.write_text(to_markdown(report) if markdown is None else markdown)
     return json_path, md_path

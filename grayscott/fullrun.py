@@ -12,9 +12,7 @@ across machines even where the absolute times do not.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -160,13 +158,6 @@ def to_markdown(report: dict[str, Any]) -> str:
 
 def write_report(report: dict[str, Any], directory: Path) -> tuple[Path, Path]:
     """benchmarks/full-<date>-<device>-<grid>.json and .md."""
-    directory.mkdir(parents=True, exist_ok=True)
-    machine = report["machine"]
-    device = machine["gpus"][0] if machine["gpus"] else machine["cpu"]
-    slug = re.sub(r"[^a-z0-9]+", "-", device.lower()).strip("-")[:40]
-    p = report["params"]
-    stem = f"full-{report['date'][:10]}-{slug}-{p['rows']}x{p['cols']}"
-    json_path, md_path = directory / f"{stem}.json", directory / f"{stem}.md"
-    json_path.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    md_path.write_text(to_markdown(report))
-    return json_path, md_path
+    from grayscott import bench
+
+    return bench.write_report(report, directory, "full", to_markdown(report))
