@@ -98,12 +98,21 @@ def run_all_cells(page: Page) -> None:
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
 
 
-def all_cells_executed(page: Page) -> bool:
-    """Every code cell has an execution count ("[n]:"), none is queued or running ("[*]:").
+def prompts(page: Page) -> list[str]:
+    """The code cells' prompts: "[n]:" ran, "[*]:" queued or running, "[ ]:" not run.
 
     Text content, not rendered text: JupyterLab does not render cells scrolled out of view."""
-    prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt").all_text_contents()
-    return bool(prompts) and all(re.fullmatch(r"\[\d+\]:", p.strip()) for p in prompts)
+    return [p.strip() for p in
+            page.locator(".jp-CodeCell .jp-InputArea-prompt").all_text_contents()]
+
+
+def run_settled(page: Page, lab: Lab) -> bool:
+    """Run All has finished or stopped at an error: a cell ran, none is still queued, the
+    kernel is idle. (Run All marks every cell queued at once, and an error unqueues the
+    rest, so this cannot be true between two cells.)"""
+    shown = prompts(page)
+    return (any(re.fullmatch(r"\[\d+\]:", p) for p in shown) and "[*]:" not in shown
+            and lab.kernels_idle())
 
 
 def dismiss_news_toast(page: Page) -> None:
@@ -120,15 +129,16 @@ def test_notebook_runs_and_shows_its_plot(lab: Lab, page: Page) -> None:
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
     wait_for(lab.kernels_idle, 120, "the notebook's kernel did not start")
     run_all_cells(page)
-    page.wait_for_selector(".jp-RenderedImage img", timeout=600_000)
-    wait_for(lambda: all_cells_executed(page) and lab.kernels_idle(), 600,
-             "the notebook did not finish", interval=1)
+    wait_for(lambda: run_settled(page, lab), 600, "Run All Cells did not finish", interval=1)
 
     outputs = page.locator(".jp-OutputArea-output").all_text_contents()
     errors = [text for text in outputs if "Traceback" in text or "Error" in text]
     assert not errors, "a cell failed:\n" + "\n---\n".join(errors)
+    assert all(re.fullmatch(r"\[\d+\]:", p) for p in prompts(page)), prompts(page)
     assert any("correct" in text for text in outputs), outputs  # the checks' verdicts
     image = page.locator(".jp-RenderedImage img").first
+    image.wait_for(state="attached")
+    page.wait_for_function("img => img.complete", arg=image.element_handle())
     assert image.evaluate("img => img.naturalWidth") > 300  # a drawn figure, not an icon
 
     dismiss_news_toast(page)
