@@ -46,6 +46,20 @@ def test_dry_run_prints_the_engine_command(runtime: str, expected: list[str], tm
         assert f"{tmp_path}:/work" in result.stdout
 
 
+@pytest.mark.parametrize("runtime, expected", [
+    ("docker", "--env GRAYSCOTT_LAB_SIZE=small"),
+    ("apptainer", "--env GRAYSCOTT_LAB_SIZE=small"),
+    ("local", "GRAYSCOTT_LAB_SIZE=small"),
+])
+def test_env_option_reaches_the_engine_command(runtime: str, expected: str,
+                                               tmp_path: Path) -> None:
+    result = gslab("run", "jupyter", "--runtime", runtime, "--port", "9999", "--workdir",
+                   str(tmp_path), "-e", "GRAYSCOTT_LAB_SIZE=small", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert expected in result.stdout
+    assert "JUPYTER_TOKEN=" in result.stdout  # the launcher's own token is still there
+
+
 def test_dry_run_of_a_batch_run_on_the_gpu_image() -> None:
     result = gslab("run", "light", "--target", "gpu", "--runtime", "docker", "--dry-run", "--",
                    "run", "-b", "cupy-fused", "-n", "10")
@@ -79,6 +93,9 @@ def test_missing_engine(tmp_path: Path) -> None:
     (["run", "light", "--runtime", "kubernetes-ish"], "unknown runtime"),
     (["run", "light", "--workdir", "/no/such/dir"], "does not exist"),
     (["run", "light", "--target", "tpu"], "unknown image variant"),
+    (["run", "jupyter", "-e", "GRAYSCOTT_LAB_SIZE"], "is not KEY=VALUE"),
+    (["run", "jupyter", "-e", "=small"], "is not KEY=VALUE"),
+    (["run", "jupyter", "-e", "JUPYTER_TOKEN=abc"], "set by gslab itself"),
 ])
 def test_bad_input(args: list[str], fragment: str) -> None:
     one_line_error(gslab(*args), fragment)

@@ -93,6 +93,24 @@ def check_gpu(target: str, allow_cpu: bool) -> bool:
     raise UsageError(f"target gpu: {reason}; use --target cpu, or --allow-cpu")
 
 
+#: Set by ``gslab run`` itself: the URL it prints depends on them.
+LAUNCHER_ENV = ("JUPYTER_TOKEN", "JUPYTER_PORT", "PASSWORD", "CODE_SERVER_PORT")
+
+
+def parse_env(pairs: list[str]) -> dict[str, str]:
+    """``--env KEY=VALUE`` options as a dict: what a teacher passes to the notebooks (a
+    smaller grid with ``GRAYSCOTT_LAB_SIZE``); the token and port stay the launcher's."""
+    env: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.isidentifier():
+            raise UsageError(f"--env {pair!r} is not KEY=VALUE")
+        if key in LAUNCHER_ENV:
+            raise UsageError(f"--env {key} is set by gslab itself (the URL it prints uses it)")
+        env[key] = value
+    return env
+
+
 def wait_http(url: str, timeout: float, is_running: object = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -125,10 +143,13 @@ def run(
     allow_cpu: Annotated[bool, typer.Option(help="Run a gpu image without a GPU.")] = False,
     dry_run: Annotated[bool, typer.Option(help="Print the engine command, run nothing.")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the server.")] = 120,
+    env: Annotated[list[str] | None, typer.Option("--env", "-e", help=(
+        "KEY=VALUE for the container (repeatable), e.g. GRAYSCOTT_LAB_SIZE=small."))] = None,
 ) -> None:
     """Start a lab image: a URL to click for jupyter/code-server, a batch run for light."""
     if flavour not in FLAVOURS:
         raise UsageError(f"unknown flavour {flavour!r}; choose {', '.join(FLAVOURS)}")
+    extra_env = parse_env(env or [])
     variant = variants.get(f"{target}-{flavour}")
     workdir = workdir.resolve()
     if not workdir.is_dir():
@@ -154,6 +175,7 @@ def run(
     spec = ContainerSpec(runtime.image_for(variant.name), list(args or []), gpu=gpu,
                          mounts=[Mount(workdir, "/work")], workdir="/work", detach=detach,
                          name=f"gslab-{variant.name}-{secrets.token_hex(3)}")
+    spec.env.update(extra_env)
     if isinstance(runtime, LocalRuntime):
         spec.workdir = str(workdir)
     # Files in the work directory stay the user's: run as the caller's UID (group users), or,

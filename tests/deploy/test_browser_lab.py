@@ -1,0 +1,164 @@
+"""A real browser in the cpu-jupyter image started the way attendees start it (issues #4, #6).
+
+``gslab run jupyter --runtime docker --detach`` starts the image; Debian's chromium, driven by
+playwright, opens JupyterLab with the printed token, runs every cell of a solution notebook
+that draws the Gray-Scott pattern, then opens VS Code (code-server) from JupyterLab's launcher
+through jupyter-server-proxy. The screenshots of both are committed in docs/screenshots/ and
+rewritten by every run, so a changed image shows up as a changed picture in review.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from tests.deploy.conftest import REPO, free_port, run, wait_for
+from tests.deploy.test_browser import browser
+
+__all__ = ["browser"]  # the chromium fixture, shared with the hub's browser test
+
+SCREENSHOTS = REPO / "docs" / "screenshots"
+#: Short on the CPU and draws one matplotlib figure (the pattern after the run)
+NOTEBOOK = "labs/cpu/solutions/3_Python_Implementation.ipynb"
+#: A quarter of the school's grid each way: a visible pattern in seconds (labs/README.md)
+LAB_SIZE = "small"
+VIEWPORT = {"width": 1280, "height": 800}
+#: UID the container runs as when the tests run as root (gslab runs as the workdir's owner)
+TEST_UID = 12345
+
+
+@dataclass
+class Lab:
+    """A lab container started by gslab: its base URL, token and container name."""
+
+    url: str
+    token: str
+    name: str
+
+    def kernels_idle(self) -> bool:
+        """Every kernel of the server idle, from Jupyter's REST API (not from the page)."""
+        request = urllib.request.Request(f"{self.url}/api/kernels",
+                                         headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(request, timeout=10) as response:  # our localhost
+            kernels = json.load(response)
+        return bool(kernels) and all(k["execution_state"] == "idle" for k in kernels)
+
+
+def gslab(*args: str) -> str:
+    """``gslab`` as a user types it (``python -m grayscott.launcher``); fails on non-zero."""
+    result = run(sys.executable, "-m", "grayscott.launcher", *args,
+                 env={"COLUMNS": "250"}, timeout=300)
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def lab(docker_engine: None) -> Iterator[Lab]:
+    """cpu-jupyter started by ``gslab run jupyter --detach`` on a fresh work directory."""
+    parent = Path(tempfile.mkdtemp(prefix="gslab-browser-", dir="/tmp"))
+    parent.chmod(0o755)
+    work = parent / "work"
+    work.mkdir()
+    if os.geteuid() == 0:
+        os.chown(work, TEST_UID, 100)  # as a student: never root in the container
+    output = gslab("run", "jupyter", "--runtime", "docker", "--detach", "--port",
+                   str(free_port()), "--workdir", str(work), "-e",
+                   f"GRAYSCOTT_LAB_SIZE={LAB_SIZE}", "--timeout", "180")
+    found = re.search(r"(http://127\.0\.0\.1:\d+)/lab\?token=([0-9a-f]+)", output)
+    name = re.search(r"running as (\S+):", output)
+    assert found and name, f"gslab printed no URL or name:\n{output}"
+    try:
+        yield Lab(url=found.group(1), token=found.group(2), name=name.group(1))
+    finally:
+        gslab("stop", name.group(1))
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def run_all_cells(page: Page) -> None:
+    """JupyterLab's menu Run > Run All Cells, as a student clicks it."""
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+
+
+def prompts(page: Page) -> list[str]:
+    """The code cells' prompts: "[n]:" ran, "[*]:" queued or running, "[ ]:" not run.
+
+    Text content, not rendered text: JupyterLab does not render cells scrolled out of view."""
+    return [p.strip() for p in
+            page.locator(".jp-CodeCell .jp-InputArea-prompt").all_text_contents()]
+
+
+def run_settled(page: Page, lab: Lab) -> bool:
+    """Run All has finished or stopped at an error: a cell ran, none is still queued, the
+    kernel is idle. (Run All marks every cell queued at once, and an error unqueues the
+    rest, so this cannot be true between two cells.)"""
+    shown = prompts(page)
+    return (any(re.fullmatch(r"\[\d+\]:", p) for p in shown) and "[*]:" not in shown
+            and lab.kernels_idle())
+
+
+def dismiss_news_toast(page: Page) -> None:
+    """Answer JupyterLab's "notified about official Jupyter news?" toast, if it came: it
+    would cover part of the screenshot (the answer is kept in this test's container only)."""
+    toast = page.locator(".Toastify__toast", has_text="Jupyter news")
+    if toast.count():
+        toast.get_by_role("button", name="No", exact=True).click()
+        toast.wait_for(state="detached")  # gone, not sliding out
+
+
+def test_notebook_runs_and_shows_its_plot(lab: Lab, page: Page) -> None:
+    page.goto(f"{lab.url}/lab/tree/{NOTEBOOK}?token={lab.token}")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
+    wait_for(lab.kernels_idle, 120, "the notebook's kernel did not start")
+    run_all_cells(page)
+    wait_for(lambda: run_settled(page, lab), 600, "Run All Cells did not finish", interval=1)
+
+    outputs = page.locator(".jp-OutputArea-output").all_text_contents()
+    errors = [text for text in outputs if "Traceback" in text or "Error" in text]
+    assert not errors, "a cell failed:\n" + "\n---\n".join(errors)
+    assert all(re.fullmatch(r"\[\d+\]:", p) for p in prompts(page)), prompts(page)
+    assert any("correct" in text for text in outputs), outputs  # the checks' verdicts
+    image = page.locator(".jp-RenderedImage img").first
+    image.wait_for(state="attached")
+    page.wait_for_function("img => img.complete", arg=image.element_handle())
+    assert image.evaluate("img => img.naturalWidth") > 300  # a drawn figure, not an icon
+
+    dismiss_news_toast(page)
+    image.evaluate("img => img.scrollIntoView({block: 'center'})")  # the plot and its code
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "jupyterlab-notebook.png"))
+
+
+def test_code_server_opens_from_the_launcher(lab: Lab, page: Page) -> None:
+    page.goto(f"{lab.url}/lab?reset&token={lab.token}")  # a fresh workspace: the launcher
+    card = page.locator(".jp-LauncherCard", has_text="VS Code")
+    card.wait_for(timeout=120_000)
+    with page.context.expect_page(timeout=60_000) as opened:
+        card.click()  # new_browser_tab: code-server opens in its own tab
+    vscode = opened.value
+    vscode.wait_for_selector(".monaco-workbench", timeout=180_000)
+    assert "/code-server/" in vscode.url  # through jupyter-server-proxy, no port of its own
+    # The work directory is the open folder: the labs copied on first start are listed
+    explorer = vscode.locator(".explorer-folders-view .monaco-list-row", has_text="labs")
+    explorer.first.wait_for(timeout=120_000)
+    assert explorer.count() >= 1
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    vscode.screenshot(path=str(SCREENSHOTS / "code-server.png"))
