@@ -29,8 +29,8 @@ def one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) ->
 
 
 @pytest.mark.parametrize("runtime, expected", [
-    ("docker", ["docker run", "--publish 127.0.0.1:9999:8888", "--env JUPYTER_TOKEN=",
-                "gray-scott-lab:cpu-jupyter"]),
+    ("docker", ["JUPYTER_TOKEN=", "docker run", "--publish 127.0.0.1:9999:8888",
+                "--env JUPYTER_TOKEN ", "gray-scott-lab:cpu-jupyter"]),
     ("podman", ["podman run", "--publish 127.0.0.1:9999:8888", "gray-scott-lab:cpu-jupyter"]),
     ("apptainer", ["apptainer run --containall", "--env JUPYTER_PORT=9999",
                    "gray-scott-lab_cpu-jupyter.sif"]),
@@ -221,3 +221,21 @@ def test_rootless_podman_refuses_a_port_mapping(monkeypatch: pytest.MonkeyPatch)
     _as_ordinary_user(monkeypatch)
     with pytest.raises(UsageError, match="host network"):
         PodmanRuntime().command(ContainerSpec("img", ports={9999: 8888}))
+
+
+@pytest.mark.parametrize("runtime, variable", [
+    ("docker", "JUPYTER_TOKEN"), ("podman", "JUPYTER_TOKEN"),
+    ("apptainer", "APPTAINERENV_JUPYTER_TOKEN"), ("local", "JUPYTER_TOKEN")])
+def test_the_token_never_appears_in_the_command_line(runtime: str, variable: str,
+                                                    tmp_path: Path) -> None:
+    """``ps`` shows every user the command lines of a shared login node: the token travels
+    in the engine's environment, which the dry run prints as a leading assignment."""
+    import shlex
+
+    result = gslab("run", "jupyter", "--runtime", runtime, "--port", "9999", "--workdir",
+                   str(tmp_path), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    words = shlex.split(result.stdout)
+    assert words[0].startswith(f"{variable}=")
+    token = words[0].split("=", 1)[1]
+    assert len(token) >= 32 and not any(token in word for word in words[1:])

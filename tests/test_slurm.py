@@ -98,12 +98,16 @@ def runtime_command(site: Site, variant_name: str, args: list[str], *, gpu: bool
 
 
 def split_env(argv: list[str]) -> tuple[list[str], dict[str, str]]:
-    """``argv`` without its ``--env K=V`` pairs, and those pairs."""
+    """``argv`` without its ``--env K=V`` pairs and leading ``APPTAINERENV_K=V`` assignments
+    (how gslab's dry run shows the secrets it passes in the environment), and those pairs."""
     rest, env = [], {}
     words = iter(argv)
     for word in words:
         if word == "--env":
             key, value = next(words).split("=", 1)
+            env[key] = value
+        elif not rest and word.startswith("APPTAINERENV_") and "=" in word:
+            key, value = word.removeprefix("APPTAINERENV_").split("=", 1)
             env[key] = value
         else:
             rest.append(word)

@@ -42,6 +42,11 @@ class ApptainerRuntime(Runtime):
     def image_for(self, variant_name: str) -> str:
         return str(self.sif_path(variant_name))
 
+    def secret_environment(self, spec: ContainerSpec) -> dict[str, str]:
+        """Apptainer sets ``NAME`` in the container from ``APPTAINERENV_NAME`` (kept even
+        with ``--containall``): nothing on the command line."""
+        return {f"APPTAINERENV_{key}": value for key, value in spec.secret_env.items()}
+
     def command(self, spec: ContainerSpec) -> list[str]:
         if spec.detach:
             raise UsageError("apptainer: detached runs are not supported here; run in a terminal "

@@ -189,23 +189,26 @@ def run(
         container_port = port if runtime.shares_host_network else (variant.port or 8888)
         spec.ports = {port: container_port}
         if flavour == "jupyter":
-            spec.env.update({"JUPYTER_TOKEN": secret, "JUPYTER_PORT": str(container_port)})
+            spec.secret_env["JUPYTER_TOKEN"] = secret
+            spec.env["JUPYTER_PORT"] = str(container_port)
             url = f"http://127.0.0.1:{port}/lab?token={secret}"
             health = f"http://127.0.0.1:{port}/api"
         else:
-            spec.env.update({"PASSWORD": secret, "CODE_SERVER_PORT": str(container_port)})
+            spec.secret_env["PASSWORD"] = secret
+            spec.env["CODE_SERVER_PORT"] = str(container_port)
             url = f"http://127.0.0.1:{port}/  (password: {secret})"
             health = f"http://127.0.0.1:{port}/healthz"
     command = runtime.command(spec)
     if isinstance(runtime, LocalRuntime) and spec.env:
         command = ["env", *(f"{k}={v}" for k, v in spec.env.items()), *command]
-    if dry_run:
-        console.print(" ".join(_quote(c) for c in command), markup=False, highlight=False,
-                      soft_wrap=True)
+    if dry_run:  # the secrets as the engine gets them: in its environment, not its arguments
+        assignments = [f"{k}={v}" for k, v in runtime.secret_environment(spec).items()]
+        console.print(" ".join(_quote(c) for c in [*assignments, *command]), markup=False,
+                      highlight=False, soft_wrap=True)
         return
     err.print(f"[bold]{variant.name}[/] on {runtime.name}", highlight=False)
     if flavour == "light":
-        sys.exit(subprocess.run(command, check=False).returncode)
+        sys.exit(subprocess.run(command, check=False, env=runtime.process_env(spec)).returncode)
     _serve(command, runtime, spec, url or "", health, detach, timeout)
 
 
@@ -219,12 +222,13 @@ def _serve(command: list[str], runtime: Runtime, spec: ContainerSpec, url: str, 
            detach: bool, timeout: float) -> None:
     background = detach and isinstance(runtime, DockerRuntime)
     if background:
-        started = subprocess.run(command, capture_output=True, text=True, check=False)
+        started = subprocess.run(command, capture_output=True, text=True, check=False,
+                                 env=runtime.process_env(spec))
         if started.returncode != 0:
             raise GrayScottError(f"{runtime.name} could not start it: {started.stderr.strip()}")
         is_running = None
     else:
-        process = subprocess.Popen(command)
+        process = subprocess.Popen(command, env=runtime.process_env(spec))
         is_running = (lambda: process.poll() is None)  # noqa: E731
     try:
         wait_http(health, timeout, is_running)

@@ -71,6 +71,8 @@ class DockerRuntime(Runtime):
             cmd += ["--volume", f"{m.source}:{m.target}{':ro' if m.read_only else ''}"]
         for key, value in spec.env.items():
             cmd += ["--env", f"{key}={value}"]
+        for key in spec.secret_env:  # the value comes from the engine's environment
+            cmd += ["--env", key]
         cmd += self.network_options(spec)
         if spec.workdir:
             cmd += ["--workdir", spec.workdir]

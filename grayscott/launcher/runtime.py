@@ -6,6 +6,7 @@ into the exact engine command line (what ``--dry-run`` prints) and runs it.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from abc import ABC, abstractmethod
@@ -38,6 +39,9 @@ class ContainerSpec:
     tmpfs: list[str] = field(default_factory=list)
     mounts: list[Mount] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
+    #: Like ``env``, but never on the command line (``ps`` shows command lines to every user
+    #: of a shared machine): the engine reads them from its own environment.
+    secret_env: dict[str, str] = field(default_factory=dict)
     ports: dict[int, int] = field(default_factory=dict)  # host -> container
     workdir: str | None = None
     name: str | None = None
@@ -78,10 +82,20 @@ class Runtime(ABC):
     def command(self, spec: ContainerSpec) -> list[str]:
         """The exact command line that runs ``spec``."""
 
+    def secret_environment(self, spec: ContainerSpec) -> dict[str, str]:
+        """The variables that carry ``spec.secret_env`` to the engine's process (the command
+        names them, e.g. ``--env JUPYTER_TOKEN``, without their values)."""
+        return dict(spec.secret_env)
+
+    def process_env(self, spec: ContainerSpec) -> dict[str, str] | None:
+        """The environment to start the engine with: ours plus the secrets, or None (ours)."""
+        extra = self.secret_environment(spec)
+        return {**os.environ, **extra} if extra else None
+
     def run(self, spec: ContainerSpec, *, timeout: float | None = None,
             check: bool = False) -> subprocess.CompletedProcess[str]:
         reason = self.available()
         if reason:
             raise EngineMissing(f"{self.name}: {reason}")
         return subprocess.run(self.command(spec), capture_output=True, text=True,
-                              timeout=timeout, check=check)
+                              timeout=timeout, check=check, env=self.process_env(spec))
