@@ -87,12 +87,14 @@ def test_docker_compose_work_can_be_a_host_folder(docker_engine: None, env_file:
         ("bind", str(tmp_path), "/work")]
 
 
-def test_docker_compose_up_cpu_jupyter_answers_with_its_token(docker_engine: None,
-                                                              env_file: Path) -> None:
+def up_cpu_jupyter(compose: list[str], env_file: Path, engine: str) -> str:
+    """``compose up -d cpu-jupyter`` (a fresh project on a free port), wait until it answers
+    with the .env's token, check it refuses without the token or with a wrong one, ``down -v``.
+    Returns the project name."""
     project = f"gslab-lab-test-{uuid.uuid4().hex[:6]}"
     port = free_port()
-    base = ["docker", "compose", "-p", project, "--env-file", str(env_file), "-f", str(LAB),
-            "--profile", "cpu"]
+    base = [*compose, "-p", project, "--env-file", str(env_file), "-f", str(LAB), "--profile",
+            "cpu"]
     env = {"JUPYTER_PORT": str(port)}
     token = env_values(env_file)["JUPYTER_TOKEN"]
     url = f"http://127.0.0.1:{port}/api/contents"
@@ -105,7 +107,7 @@ def test_docker_compose_up_cpu_jupyter_answers_with_its_token(docker_engine: Non
 
     try:
         run(*base, "up", "-d", "cpu-jupyter", env=env)
-        wait_for(answers, 120, f"cpu-jupyter on port {port}\n"
+        wait_for(answers, 120, f"cpu-jupyter on {engine}, port {port}\n"
                  + run(*base, "logs", env=env, check=False).stdout)
         listing = requests.get(url, timeout=10, params={"token": token}).json()
         assert "labs" in {item["name"] for item in listing["content"]}  # copied into the volume
@@ -113,6 +115,12 @@ def test_docker_compose_up_cpu_jupyter_answers_with_its_token(docker_engine: Non
         assert requests.get(url, timeout=10, params={"token": "wrong"}).status_code == 403
     finally:
         run(*base, "down", "-v", env=env, check=False)
+    return project
+
+
+def test_docker_compose_up_cpu_jupyter_answers_with_its_token(docker_engine: None,
+                                                              env_file: Path) -> None:
+    project = up_cpu_jupyter(["docker", "compose"], env_file, "Docker")
     assert run("docker", "volume", "inspect", f"{project}_work", check=False).returncode != 0
 
 
@@ -146,24 +154,4 @@ def test_podman_compose_up_cpu_jupyter_answers_with_its_token(podman_compose: li
                                                               env_file: Path) -> None:
     if run("podman", "image", "exists", CPU_JUPYTER, check=False).returncode != 0:
         pytest.fail(f"{CPU_JUPYTER} is not in Podman: make podman-load IMAGES=cpu-jupyter")
-    project = f"gslab-lab-test-{uuid.uuid4().hex[:6]}"
-    port = free_port()
-    base = [*podman_compose, "-p", project, "--env-file", str(env_file), "-f", str(LAB),
-            "--profile", "cpu"]
-    env = {"JUPYTER_PORT": str(port)}
-    token = env_values(env_file)["JUPYTER_TOKEN"]
-    url = f"http://127.0.0.1:{port}/api/contents"
-
-    def answers() -> bool:
-        try:
-            return requests.get(url, timeout=5, params={"token": token}).status_code == 200
-        except requests.ConnectionError:
-            return False
-
-    try:
-        run(*base, "up", "-d", "cpu-jupyter", env=env)
-        wait_for(answers, 120, f"cpu-jupyter on Podman, port {port}\n"
-                 + run(*base, "logs", env=env, check=False).stdout)
-        assert requests.get(url, timeout=10).status_code == 403
-    finally:
-        run(*base, "down", "-v", env=env, check=False)
+    up_cpu_jupyter(podman_compose, env_file, "Podman")
