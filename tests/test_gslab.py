@@ -239,3 +239,42 @@ def test_the_token_never_appears_in_the_command_line(runtime: str, variable: str
     assert words[0].startswith(f"{variable}=")
     token = words[0].split("=", 1)[1]
     assert len(token) >= 32 and not any(token in word for word in words[1:])
+
+
+def test_local_runtime_serves_jupyterlab_with_its_token(tmp_path: Path) -> None:
+    """The no-engine fallback for real: JupyterLab from this environment answers with the
+    printed token (403 without), and Ctrl-C stops it."""
+    import re
+    import signal
+    import time
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "COLUMNS": "200"}
+    proc = subprocess.Popen([sys.executable, "-m", "grayscott.launcher", "run", "jupyter",
+                             "--runtime", "local", "--port", str(port), "--workdir", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        deadline, output = time.monotonic() + 120, ""
+        while "The lab is ready" not in output:
+            line = proc.stdout.readline()
+            assert line or proc.poll() is None, output
+            assert time.monotonic() < deadline, output
+            output += line
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/lab\?token=(\w+)", output)
+        assert match and int(match.group(1)) == port, output
+        api = f"http://127.0.0.1:{port}/api/contents"
+        with urllib.request.urlopen(f"{api}?token={match.group(2)}", timeout=10) as response:
+            assert response.status == 200
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(api, timeout=10)
+        assert refused.value.code == 403
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    with socket.socket() as s, pytest.raises(ConnectionRefusedError):  # the server is gone
+        s.connect(("127.0.0.1", port))

@@ -7,6 +7,7 @@ It is the fallback of ``gslab run`` when no engine is installed (and what ``make
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from importlib import util
@@ -42,8 +43,10 @@ class LocalRuntime(Runtime):
             return [sys.executable, "-m", "grayscott", *spec.args]
         port = next(iter(spec.ports.values()), 8888)
         if flavour == "jupyter":
+            # as root (a container or a CI machine) Jupyter refuses to start without it
+            root = ["--allow-root"] if os.geteuid() == 0 else []
             return [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
-                    f"--port={port}", f"--ServerApp.root_dir={spec.workdir or '.'}",
+                    f"--port={port}", f"--ServerApp.root_dir={spec.workdir or '.'}", *root,
                     *spec.args]
         return ["code-server", "--bind-addr", f"127.0.0.1:{port}", "--auth", "password",
                 "--disable-telemetry", "--disable-update-check", *spec.args,
