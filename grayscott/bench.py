@@ -129,13 +129,20 @@ def _fmt(value: float, digits: int = 2) -> str:
         else f"{value:.{digits}f}"
 
 
+def machine_line(machine: dict[str, Any]) -> str:
+    """``- machine: ...`` for the Markdown reports (``bench`` and ``bench --full``)."""
+    m = machine
+    return (f"- machine: {m['hostname']}, {m['cpu']} ({m['cpus']} CPUs)"
+            + (f", GPU {', '.join(m['gpus'])} (CUDA driver {m['cuda_driver']})"
+               if m["gpus"] else ""))
+
+
 def to_markdown(report: dict[str, Any]) -> str:
     m, p, bw = report["machine"], report["params"], report["bandwidth"]
     lines = [
         f"# grayscott bench, {report['date']}",
         "",
-        f"- machine: {m['hostname']}, {m['cpu']} ({m['cpus']} CPUs)"
-        + (f", GPU {', '.join(m['gpus'])} (CUDA driver {m['cuda_driver']})" if m["gpus"] else ""),
+        machine_line(m),
         f"- grid {p['rows']} x {p['cols']} {p['dtype']}, {report['bytes_per_step'] / 1e6:.1f} MB"
         " moved per step at least (read u, v; write u, v)",
         f"- CPU bandwidth {bw['cpu']['gb_per_s']:.1f} GB/s ({bw['cpu']['method']})"

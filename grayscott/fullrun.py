@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from grayscott import __version__, backends, hardware
+from grayscott import __version__, backends, bench, hardware
 from grayscott.backends.base import library_versions
 from grayscott.h5io import FrameWriter
 from grayscott.model import Params, initial_state
@@ -135,8 +135,7 @@ def to_markdown(report: dict[str, Any]) -> str:
     lines = [
         f"# grayscott bench --full, {report['date']}",
         "",
-        f"- machine: {m['hostname']}, {m['cpu']} ({m['cpus']} CPUs)"
-        + (f", GPU {', '.join(m['gpus'])}" if m["gpus"] else ""),
+        bench.machine_line(m),
         f"- {report['frames']} frames x {report['steps_per_frame']} steps of {p['rows']} x "
         f"{p['cols']} {p['dtype']}; {gb:.1f} GB of frames written to {report['scratch']}",
         f"- Python {m['python']}, grayscott {report['grayscott_version']}; "
@@ -158,6 +157,4 @@ def to_markdown(report: dict[str, Any]) -> str:
 
 def write_report(report: dict[str, Any], directory: Path) -> tuple[Path, Path]:
     """benchmarks/full-<date>-<device>-<grid>.json and .md."""
-    from grayscott import bench
-
     return bench.write_report(report, directory, "full", to_markdown(report))

@@ -91,6 +91,16 @@ def array_problem(got: Any, expected: np.ndarray, what: str, tol: float,
     return None
 
 
+def _frames_problem(got: Any, expected: np.ndarray, label: Callable[[int], str]) -> str | None:
+    """What is wrong with the first frame of ``got`` that differs from ``expected`` (float32
+    tolerance), or None when every frame agrees."""
+    for k in range(len(expected)):
+        problem = array_problem(got[k], expected[k], label(k), model.tolerance("float32"))
+        if problem:
+            return problem
+    return None
+
+
 def _changed(before: np.ndarray, after: Any, what: str) -> str | None:
     after = np.asarray(after)
     if after.shape == before.shape and np.array_equal(after, before):
@@ -573,11 +583,8 @@ def check_jax_scan_frames(run_frames: Fn, *, raise_on_failure: bool = True) -> b
             problem = (f"the frames have shape {stack.shape}, expected {ref_frames.shape}: "
                        "one interior of V per frame (scan stacks what the body returns)")
         else:
-            for k in range(frames):
-                problem = array_problem(stack[k], ref_frames[k], f"frame {k} (after {(k + 1) * per_frame} "
-                                        "steps)", model.tolerance("float32"))
-                if problem:
-                    break
+            problem = _frames_problem(stack, ref_frames,
+                                      lambda k: f"frame {k} (after {(k + 1) * per_frame} steps)")
     if problem is None:
         problem = _state_problem(got[:2], (ref_u, ref_v), model.tolerance("float32"))
     return _verdict(name, problem, f"{frames} frames of {per_frame} steps agree with the numpy backend", raise_on_failure)
@@ -596,10 +603,7 @@ def check_host_frames(run_frames: Fn, to_device: Fn, *, raise_on_failure: bool =
     elif got.shape != ref_frames.shape:
         problem = f"the frames have shape {got.shape}, expected {ref_frames.shape} (frames, rows, cols)"
     else:
-        for k in range(frames):
-            problem = array_problem(got[k], ref_frames[k], f"frame {k}", model.tolerance("float32"))
-            if problem:
-                break
+        problem = _frames_problem(got, ref_frames, lambda k: f"frame {k}")
     return _verdict(name, problem, f"{frames} frames of {per_frame} steps on the host agree with the numpy backend", raise_on_failure)
 
 
@@ -631,10 +635,7 @@ def check_run_to_file(run_to_file: Fn, *, raise_on_failure: bool = True,
         problem = (f"the file holds frames of shape {got.shape}, expected {ref_frames.shape}"
                    + (" (close the writer: it writes what is still queued)" if len(got) < frames else ""))
     else:
-        for k in range(frames):
-            problem = array_problem(got[k], ref_frames[k], f"frame {k} in the file", model.tolerance("float32"))
-            if problem:
-                break
+        problem = _frames_problem(got, ref_frames, lambda k: f"frame {k} in the file")
     return _verdict(name, problem, f"{frames} frames of {per_frame} steps in the file, in order", raise_on_failure)
 
 
