@@ -40,45 +40,34 @@ def _on_gpu(row: dict[str, Any]) -> bool:
     return str(row.get("device", "")).startswith(("cuda", "gpu", "legate"))
 
 
-def _newest(paths: list[Path]) -> list[dict[str, Any]]:
-    """The newest report per (machine, kind) among ``paths`` (names start with the date)."""
-    chosen: dict[tuple[str, str, bool], dict[str, Any]] = {}
-    for path in sorted(paths):  # dates sort, so later files replace earlier ones
-        report = json.loads(path.read_text())
-        params = report.get("params", {})
-        if (params.get("rows"), params.get("cols")) != (1080, 1920):
-            continue
-        machine = report["machine"]
-        partial = "cupynumeric" in path.name  # a single-backend supplement to a full bench
-        key = (f"{machine['cpu']}|{','.join(machine['gpus'])}", report.get("kind", "bench"),
-               partial)
-        chosen[key] = report
-    return list(chosen.values())
+def _reports(directory: Path) -> list[dict[str, Any]]:
+    """Every report of the school's grid in ``directory``, oldest first."""
+    reports = [json.loads(path.read_text()) for path in directory.glob("*.json")]
+    return sorted((r for r in reports if (r.get("params", {}).get("rows"),
+                                          r.get("params", {}).get("cols")) == (1080, 1920)),
+                  key=lambda r: str(r["date"]))
 
 
 def our_bars(directory: Path) -> list[Bar]:
+    """One bar per machine and backend (and per kind: computing only, or with HDF5), from
+    the newest report that has it: a later report, even of one backend, replaces only its
+    own rows."""
     run = school.school_run()
-    bars: list[Bar] = []
-    seen: set[tuple[str, str, bool]] = set()
-    for report in _newest(list(directory.glob("*.json"))):
+    bars: dict[tuple[str, str], Bar] = {}
+    for report in _reports(directory):
+        full = report.get("kind") == "full-run"
+        if full and report["frames"] * report["steps_per_frame"] != run.steps:
+            continue
         for row in report["rows"]:
-            if report.get("kind") == "full-run":
-                gpu = _on_gpu(row)
-                if report["frames"] * report["steps_per_frame"] != run.steps:
-                    continue
-                bar = Bar(_device(report, row, gpu), f"{row['backend']} + HDF5",
-                          row["total_s"], True, True)
+            if not full and row["status"] != "ok":
+                continue
+            group = _device(report, row, _on_gpu(row))
+            if full:
+                bar = Bar(group, f"{row['backend']} + HDF5", row["total_s"], True, True)
             else:
-                if row["status"] != "ok":
-                    continue
-                gpu = _on_gpu(row)
-                bar = Bar(_device(report, row, gpu), row["backend"],
-                          row["ms_per_step"] * run.steps / 1e3, True, False)
-            key = (bar.group, bar.label, bar.with_output)
-            if key not in seen:
-                seen.add(key)
-                bars.append(bar)
-    return bars
+                bar = Bar(group, row["backend"], row["ms_per_step"] * run.steps / 1e3, True, False)
+            bars[(bar.group, bar.label)] = bar
+    return list(bars.values())
 
 
 def school_bars() -> list[Bar]:

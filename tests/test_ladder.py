@@ -19,17 +19,19 @@ MACHINE = {"cpu": "Test CPU", "cpus": 4, "gpus": [], "hostname": "t"}
 
 def test_our_bars_from_bench_and_full_reports(tmp_path: Path) -> None:
     _report(tmp_path, "bench-2026-01-01-x-1080x1920.json", {
-        "machine": MACHINE, "params": {"rows": 1080, "cols": 1920},
+        "date": "2026-01-01T12:00:00+00:00", "machine": MACHINE,
+        "params": {"rows": 1080, "cols": 1920},
         "rows": [{"backend": "numpy", "status": "ok", "device": "cpu", "ms_per_step": 30.0},
                  {"backend": "cupy", "status": "unavailable", "device": ""}]})
     _report(tmp_path, "bench-2026-02-01-x-1080x1920.json", {  # newer: replaces the first
-        "machine": MACHINE, "params": {"rows": 1080, "cols": 1920},
+        "date": "2026-02-01T12:00:00+00:00", "machine": MACHINE, "params": {"rows": 1080, "cols": 1920},
         "rows": [{"backend": "numpy", "status": "ok", "device": "cpu", "ms_per_step": 20.0}]})
     _report(tmp_path, "bench-2026-02-01-x-64x96.json", {  # another grid: not on the chart
-        "machine": MACHINE, "params": {"rows": 64, "cols": 96},
+        "date": "2026-02-01T12:00:00+00:00", "machine": MACHINE, "params": {"rows": 64, "cols": 96},
         "rows": [{"backend": "numba", "status": "ok", "device": "cpu", "ms_per_step": 0.01}]})
     _report(tmp_path, "full-2026-02-01-x-1080x1920.json", {
-        "kind": "full-run", "machine": MACHINE, "params": {"rows": 1080, "cols": 1920},
+        "date": "2026-02-01T13:00:00+00:00", "kind": "full-run", "machine": MACHINE,
+        "params": {"rows": 1080, "cols": 1920},
         "frames": 1000, "steps_per_frame": 32,
         "rows": [{"backend": "numba-blocked", "device": "cpu (4 threads)", "total_s": 41.5}]})
     bars = ladder.our_bars(tmp_path)
