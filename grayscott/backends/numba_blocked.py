@@ -28,8 +28,8 @@ from grayscott.backends.base import register
 
 #: Steps per pass. 8 makes the memory traffic per step 1/8 of a plain step's while the rings
 #: of a band (7 levels x 3 rows x 2 fields x 7.7 kB on 1920 columns) stay in a 1 MB L2.
-#: Measured on 2 cores (1080 x 1920): depth 4 / 8 / 16 / 32 within 10 % of each other once
-#: the step is compute bound, see benchmarks/NOTES.md.
+#: Measured on 2 cores (1080 x 1920, one run): depth 8 to 32 within 10 % of each other, depth 4
+#: up to 35 % slower; see benchmarks/NOTES.md.
 DEFAULT_DEPTH = 8
 #: Bands per thread, handed out one at a time (chunk size 1): a thread slowed down by
 #: something else on its core (the HDF5 writer thread, on a 2-core machine) takes fewer
