@@ -50,7 +50,7 @@ lab: $(VENV)/.lab-deps ## Start the lab: the cpu-jupyter image when Docker runs,
 		$(BIN)/gslab run jupyter --runtime docker --port $(PORT) --workdir .; \
 	else \
 		echo "no container engine: JupyterLab from $(VENV)"; \
-		$(BIN)/jupyter lab --ServerApp.root_dir=labs --ServerApp.port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root); \
+		$(BIN)/gslab run jupyter --runtime local --port $(PORT) --workdir labs; \
 	fi
 
 labs: $(VENV)/.test-deps ## Regenerate the tutorial notebooks from labs/*/solutions/

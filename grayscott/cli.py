@@ -10,6 +10,7 @@ import math
 import os
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -130,9 +131,9 @@ def run(
 
     params = _params(rows, cols, dtype, stencil, du=du, dv=dv, feed=feed, kill=kill, dt=dt)
     name = _auto_backend() if backend == "auto" else backend
+    stop = _stop_on_signals()  # from here on: a signal during set-up ends the run at once
     simulation = Simulation(name, params, frames, steps, output, force=force, device=device,
                             noise=noise, seed=seed)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                         MofNCompleteColumn(), TextColumn("frames"),
                         TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
@@ -146,7 +147,7 @@ def run(
         progress.update(task, completed=done, rate=f"{rate:,.0f} steps/s")
 
     with progress:
-        stats = simulation.execute(on_frame)
+        stats = simulation.execute(on_frame, stop)
     summary = (f"{stats.frames_done}/{frames} frames x {steps} steps of {rows}x{cols} on "
                f"{stats.backend} ({stats.device}) in {stats.seconds_total:.2f} s: "
                f"{stats.ms_per_step:.3f} ms/step; compute {stats.seconds_compute:.2f} s, "
@@ -160,8 +161,21 @@ def run(
     console.print(f"wrote {output}  (see it: grayscott render {output})")
 
 
-def _raise_interrupt(signum: int, frame: Any) -> NoReturn:
-    raise KeyboardInterrupt
+def _stop_on_signals() -> threading.Event:
+    """An event that SIGTERM and Ctrl-C set, for the run to end after the frame in progress;
+    a second one stops at once. (SIGINT stays ignored where the shell ignores it: a
+    background job.)"""
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, request_stop)
+    return stop
 
 
 @app.command()

@@ -7,6 +7,7 @@ the frames it finished.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,13 +76,20 @@ class Simulation:
             "grayscott_version": __version__, "versions": description["versions"],
             "machine": hardware.machine_info()}, force=force)
 
-    def execute(self, on_frame: Callable[[int], None] | None = None) -> RunStats:
-        """Compute and write every frame. Ctrl-C (KeyboardInterrupt) ends the run early and
-        returns with ``interrupted`` set; other errors propagate. Either way the file is
-        closed holding the frames finished so far."""
+    def execute(self, on_frame: Callable[[int], None] | None = None,
+                stop: threading.Event | None = None) -> RunStats:
+        """Compute and write every frame. ``stop`` set (by a signal handler: Ctrl-C, SIGTERM)
+        or a KeyboardInterrupt ends the run early and returns with ``interrupted`` set; other
+        errors propagate. Either way the file is closed holding the frames finished so far.
+
+        ``stop`` is checked between frames: an exception raised by a signal handler can land
+        in a finaliser or weakref callback, where Python only prints it and carries on."""
         stats, backend, writer = self.stats, self.backend, self.writer
         try:
             for index in range(stats.frames):
+                if stop is not None and stop.is_set():
+                    stats.interrupted = True
+                    break
                 tick = time.perf_counter()
                 backend.advance(stats.steps_per_frame)
                 frame = backend.fetch_v()
@@ -90,7 +98,7 @@ class Simulation:
                 stats.frames_done = index + 1
                 if on_frame is not None:
                     on_frame(index + 1)
-            stats.completed = True
+            stats.completed = not stats.interrupted
         except KeyboardInterrupt:
             stats.interrupted = True
         finally:

@@ -1,4 +1,11 @@
-"""Shared fixtures: which backends must run here, and how to run the real CLI.
+"""Shared fixtures: a hermetic unit suite, which backends must run here, and how to run
+the real CLI.
+
+The unit suite (every test outside tests/images, tests/launcher and tests/deploy: what
+``make test`` runs) sees no container engine, scheduler or GPU, so that a developer machine
+where Docker, Podman, Apptainer or Slurm were installed earlier behaves like a fresh CI
+machine (issue #12: a dry run passed here and failed there). A test that needs one sets it up
+itself (a stand-in on PATH), or, for the GPU, carries the ``gpu`` marker.
 
 ``GRAYSCOTT_REQUIRE_BACKENDS`` (comma list, set by .ci/run and on the GPU machine) turns
 "backend unavailable" from a skip into a failure, so CI cannot silently test less.
@@ -9,11 +16,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from grayscott import backends
+from grayscott import backends, hardware
+
+#: Programs the unit suite must not find: container engines, Apptainer, Slurm, the GPU's tool.
+HIDDEN_PROGRAMS = ("docker", "dockerd", "containerd", "podman", "apptainer", "singularity",
+                   "sbatch", "srun", "salloc", "squeue", "sinfo", "scancel", "sacct",
+                   "slurmctld", "slurmd", "nvidia-smi")
+#: Suites that drive real engines on purpose (make test-images / test-launcher / test-deploy).
+ENGINE_SUITES = ("images", "launcher", "deploy")
+#: Where an engine's client would look for its daemon: nowhere.
+NO_DAEMON = "unix:///nonexistent/gslab-unit-tests.sock"
 
 REQUIRED = {n.strip() for n in os.environ.get("GRAYSCOTT_REQUIRE_BACKENDS", "").split(",") if n.strip()}
 
@@ -40,3 +57,44 @@ def pytest_report_header() -> list[str]:
     for name, reason in backends.available().items():
         lines.append(f"backend {name}: {'available' if reason is None else reason}")
     return lines
+
+
+def _path_without(programs: tuple[str, ...], path: str, links: Path) -> str:
+    """``path`` with ``programs`` left out: a folder that holds one of them is replaced by a
+    folder of links to everything else in it (as ../shared/tools/fresh-check.sh does)."""
+    kept = []
+    for index, folder in enumerate(p for p in path.split(os.pathsep) if p):
+        directory = Path(folder)
+        if not any((directory / name).exists() for name in programs):
+            kept.append(folder)
+            continue
+        mirror = links / str(index)
+        mirror.mkdir(parents=True, exist_ok=True)
+        for entry in directory.iterdir():
+            if entry.name not in programs and not (mirror / entry.name).exists():
+                (mirror / entry.name).symlink_to(entry)
+        kept.append(str(mirror))
+    return os.pathsep.join(kept)
+
+
+@pytest.fixture(scope="session")
+def hermetic_path(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return _path_without(HIDDEN_PROGRAMS, os.environ.get("PATH", ""),
+                         tmp_path_factory.mktemp("hermetic-path"))
+
+
+@pytest.fixture(autouse=True)
+def hermetic(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No engine, scheduler or GPU for a unit test (what every subprocess it starts inherits)."""
+    if request.node.path.relative_to(Path(__file__).parent).parts[0] in ENGINE_SUITES:
+        yield
+        return
+    monkeypatch.setenv("PATH", request.getfixturevalue("hermetic_path"))
+    monkeypatch.setenv("DOCKER_HOST", NO_DAEMON)
+    monkeypatch.setenv("CONTAINER_HOST", NO_DAEMON)
+    if request.node.get_closest_marker("gpu") is None:
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # libcuda then sees no device
+    detect = hardware.cuda_driver  # cached per process: forget what was seen without us
+    detect.cache_clear()
+    yield
+    detect.cache_clear()

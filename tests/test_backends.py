@@ -13,6 +13,9 @@ from grayscott import backends, model
 from grayscott.errors import BackendUnavailable, UsageError
 from tests.conftest import use_backend
 
+# These tests use the GPU where there is one (the unit suite hides it from the others).
+pytestmark = pytest.mark.gpu
+
 ALL = backends.names()
 GENERIC = [n for n in ALL if backends.get(n).generic_stencil]
 SPECIALISED = [n for n in ALL if not backends.get(n).generic_stencil]

@@ -11,6 +11,9 @@ import pytest
 from grayscott import backends
 from tests.conftest import run_cli
 
+# These tests use the GPU where there is one (the unit suite hides it from the others).
+pytestmark = pytest.mark.gpu
+
 
 def assert_one_line_error(result, *fragments: str) -> None:
     assert result.returncode == 2, (result.stdout, result.stderr)

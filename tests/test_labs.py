@@ -17,6 +17,9 @@ from grayscott import backends, model
 from grayscott.labs import build, checks, gpu, size
 from tests.conftest import REQUIRED, use_backend
 
+# These tests use the GPU where there is one (the unit suite hides it from the others).
+pytestmark = pytest.mark.gpu
+
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 

@@ -22,6 +22,9 @@ from grayscott.labs import checks, mpi
 from tests.conftest import use_backend
 from tests.test_labs import LABS, use_mpi
 
+# These tests use the GPU where there is one (the unit suite hides it from the others).
+pytestmark = pytest.mark.gpu
+
 nbformat = pytest.importorskip("nbformat")
 
 SCALE = LABS / "scale"

@@ -12,11 +12,15 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -52,16 +56,31 @@ FLAVOURS = ("jupyter", "code-server", "light")
 MIN_DRIVER_CUDA = 13
 
 
-def pick_runtime(name: str, *, must_work: bool = True) -> Runtime:
-    """The runtime called ``name`` if usable, or for ``auto`` the first usable one.
+def pick_runtime(name: str, *, must_work: bool = True,
+                 order: tuple[str, ...] = AUTO_ORDER) -> Runtime:
+    """The runtime called ``name`` if usable, or for ``auto`` the first usable one of ``order``.
 
-    ``must_work=False`` (dry runs) skips the check: the command can be shown anywhere."""
+    ``must_work=False`` (dry runs) never refuses: a named runtime is taken as asked, and
+    ``auto`` says on stderr which one a real run would take and why, or, when none is usable
+    here, shows the first one's command. A dry run must work on a machine with no engine (a
+    teacher preparing a class on a laptop)."""
     if name == "auto":
-        for candidate in AUTO_ORDER:
+        skipped: list[str] = []
+        for candidate in order:
             runtime = RUNTIMES[candidate]()
-            if runtime.available() is None:
+            reason = runtime.available()
+            if reason is None:
+                if not must_work:
+                    why = f" ({'; '.join(skipped)})" if skipped else ""
+                    err.print(f"auto: {candidate}{escape(why)}", highlight=False)
                 return runtime
-        raise UsageError("no runtime usable")  # unreachable: local is always there
+            skipped.append(f"{candidate}: {reason}")
+        if must_work:
+            raise UsageError(f"no usable runtime among {', '.join(order)}: "
+                             + "; ".join(skipped))
+        err.print(f"auto: none usable here ({escape('; '.join(skipped))}); showing "
+                  f"{order[0]}'s command", highlight=False)
+        return RUNTIMES[order[0]]()
     if name not in RUNTIMES:
         raise UsageError(f"unknown runtime {name!r}; choose auto, {', '.join(RUNTIMES)}")
     runtime = RUNTIMES[name]()
@@ -80,17 +99,45 @@ def port_free(port: int) -> bool:
     return True
 
 
-def check_gpu(target: str, allow_cpu: bool) -> bool:
-    """Whether to ask the runtime for GPUs; a gpu target without a usable GPU is an error."""
+def check_gpu(target: str, allow_cpu: bool, dry_run: bool = False) -> bool:
+    """Whether to ask the runtime for GPUs; a gpu target without a usable GPU is an error.
+
+    A dry run shows the GPU command anyway (a teacher preparing the GPU day on a laptop
+    needs it), with a note that this machine could not run it."""
     if target != "gpu":
         return False
     reason = hardware.gpu_reason(min_cuda_major=MIN_DRIVER_CUDA)
     if reason is None:
         return True
+    if dry_run and not allow_cpu:
+        err.print(f"note: {reason}: this machine cannot run it (a real run refuses; "
+                  "--allow-cpu runs the gpu image on the CPU)", highlight=False)
+        return True
     if allow_cpu:
         err.print(f"warning: {reason}; running the gpu image on the CPU (--allow-cpu)")
         return False
     raise UsageError(f"target gpu: {reason}; use --target cpu, or --allow-cpu")
+
+
+def container_user(workdir: Path, *, must_write: bool) -> str:
+    """``uid:gid`` to run the container as, so that the student can save in ``/work``.
+
+    The caller's own UID (the images work with any UID; group 100 is theirs), or, when root
+    calls (a cloud VM's login, CI), the work directory's owner: root itself for a root-owned
+    checkout, which the image's own user could not write. Apptainer and rootless Podman run
+    as the caller anyway. ``must_write``: a server whose student could save nothing is
+    refused before it starts, with the fix."""
+    if os.geteuid() != 0:
+        if must_write and not os.access(workdir, os.W_OK | os.X_OK):
+            raise UsageError(f"work directory {workdir} is not writable by you (uid "
+                             f"{os.getuid()}): nothing could be saved there; choose one of yours "
+                             "with --workdir")
+        return f"{os.getuid()}:100"
+    info = workdir.stat()
+    if must_write and not info.st_mode & stat.S_IWUSR:
+        raise UsageError(f"work directory {workdir} is not writable even by its owner: "
+                         f"chmod u+w {workdir}, or choose another with --workdir")
+    return f"{info.st_uid}:{100 if info.st_uid else 0}"
 
 
 #: Set by ``gslab run`` itself: the URL it prints depends on them.
@@ -158,7 +205,7 @@ def run(
         port = port or variant.port or 8888
         if not dry_run and not port_free(port):
             raise UsageError(f"port {port} is in use on this machine; choose another with --port")
-    gpu = check_gpu(target, allow_cpu or dry_run)
+    gpu = check_gpu(target, allow_cpu, dry_run)
     runtime = pick_runtime(runtime_name, must_work=not dry_run)
     if isinstance(runtime, LocalRuntime):
         reason = None if dry_run else runtime.flavour_reason(flavour)
@@ -178,11 +225,9 @@ def run(
     spec.env.update(extra_env)
     if isinstance(runtime, LocalRuntime):
         spec.workdir = str(workdir)
-    # Files in the work directory stay the user's: run as the caller's UID (group users), or,
-    # for root, as the directory's owner (the image's own jovyan when root owns it).
-    owner = os.getuid() if os.geteuid() != 0 else workdir.stat().st_uid
-    if owner != 0:
-        spec.user = f"{owner}:100"
+    spec.user = container_user(workdir, must_write=flavour != "light" and not dry_run)
+    if flavour == "jupyter" and runtime.runs_as_spec_user and spec.user.startswith("0:"):
+        spec.args.append("--ServerApp.allow_root=True")
     url = None
     if port is not None:
         secret = secrets.token_hex(24)
@@ -208,7 +253,7 @@ def run(
         return
     err.print(f"[bold]{variant.name}[/] on {runtime.name}", highlight=False)
     if flavour == "light":
-        sys.exit(subprocess.run(command, check=False, env=runtime.process_env(spec)).returncode)
+        sys.exit(_batch(command, runtime, spec))
     _serve(command, runtime, spec, url or "", health, detach, timeout)
 
 
@@ -216,6 +261,50 @@ def _quote(word: str) -> str:
     import shlex
 
     return shlex.quote(word)
+
+
+@contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM (a scheduler, systemd, ``kill``) stops gslab as Ctrl-C does: through its
+    cleanup, so that no server or container outlives it."""
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _start(command: list[str], runtime: Runtime, spec: ContainerSpec) -> subprocess.Popen[bytes]:
+    """The engine (or local server) in its own session: Ctrl-C in the terminal reaches gslab
+    only, and gslab stops the child its own way. (Jupyter given SIGINT asks "Shutdown this
+    Jupyter server (y/[n])?" and carries on when nobody answers, as in CI.)"""
+    return subprocess.Popen(command, env=runtime.process_env(spec), start_new_session=True)
+
+
+def _wait_or_kill(process: subprocess.Popen[bytes], grace: float) -> int:
+    try:
+        return process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()
+
+
+def _batch(command: list[str], runtime: Runtime, spec: ContainerSpec) -> int:
+    """A light run in the foreground; Ctrl-C or SIGTERM is handed on as SIGTERM (which the
+    engines pass into the container, and which a background job cannot have ignored, unlike
+    SIGINT), on which grayscott closes its HDF5 file with the frames done (exit 130)."""
+    with _sigterm_as_ctrl_c():
+        process = _start(command, runtime, spec)
+        try:
+            return process.wait()
+        except KeyboardInterrupt:
+            err.print("stopping: the output keeps the frames done ...")
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            process.terminate()
+            return _wait_or_kill(process, 60)
 
 
 def _serve(command: list[str], runtime: Runtime, spec: ContainerSpec, url: str, health: str,
@@ -226,28 +315,29 @@ def _serve(command: list[str], runtime: Runtime, spec: ContainerSpec, url: str, 
                                  env=runtime.process_env(spec))
         if started.returncode != 0:
             raise GrayScottError(f"{runtime.name} could not start it: {started.stderr.strip()}")
-        is_running = None
-    else:
-        process = subprocess.Popen(command, env=runtime.process_env(spec))
-        is_running = (lambda: process.poll() is None)  # noqa: E731
-    try:
-        wait_http(health, timeout, is_running)
+        wait_http(health, timeout)
         console.print(f"\nThe lab is ready: [bold]{escape(url)}[/]\n", highlight=False,
                       soft_wrap=True)
-        if background:
-            console.print(f"running as {spec.name}: gslab logs {spec.name}, "
-                          f"gslab stop {spec.name}", highlight=False)
-            return
-        console.print("Ctrl-C stops it.")
-        process.wait()
-    except KeyboardInterrupt:
-        err.print("stopping ...")
-    finally:
-        if not background and process.poll() is None:
-            if isinstance(runtime, DockerRuntime) and spec.name:
-                runtime.stop(spec.name)
-            process.terminate()
-            process.wait(timeout=30)
+        console.print(f"running as {spec.name}: gslab logs {spec.name}, "
+                      f"gslab stop {spec.name}", highlight=False)
+        return
+    with _sigterm_as_ctrl_c():
+        process = _start(command, runtime, spec)
+        try:
+            wait_http(health, timeout, lambda: process.poll() is None)
+            console.print(f"\nThe lab is ready: [bold]{escape(url)}[/]\n", highlight=False,
+                          soft_wrap=True)
+            console.print("Ctrl-C stops it.")
+            process.wait()
+        except KeyboardInterrupt:
+            err.print("stopping ...")
+        finally:
+            if process.poll() is None:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: no traceback
+                if isinstance(runtime, DockerRuntime) and spec.name:
+                    runtime.stop(spec.name)
+                process.terminate()
+                _wait_or_kill(process, 15)
 
 
 @app.command()
@@ -375,7 +465,7 @@ def pull(
     """Pull published images and tag them with the local names gslab runs."""
     chosen = [variants.get(n) for n in names]
     refs = [_registry_ref(v, registry) for v in chosen]
-    engine = pick_runtime(runtime_name, must_work=not dry_run)
+    engine = pick_runtime(runtime_name, must_work=not dry_run, order=("docker", "podman"))
     if not isinstance(engine, DockerRuntime):
         raise UsageError("pull needs Docker or Podman; for Apptainer use gslab sif --registry")
     for variant, ref in zip(chosen, refs, strict=True):
@@ -448,6 +538,8 @@ def _engine_holding(variant: variants.Variant, source: str, dry_run: bool) -> Do
     if dry_run:
         first = candidates[0]
         assert isinstance(first, DockerRuntime)
+        err.print(f"note: no usable engine here holds {variant.image}; showing "
+                  f"{first.name}'s command", highlight=False)
         return first
     where = "Docker or Podman" if source == "auto" else source
     raise UsageError(f"{variant.image} is not in {where}: gslab build {variant.name}, or "

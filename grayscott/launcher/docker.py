@@ -10,6 +10,7 @@ from grayscott.launcher.runtime import LABEL, ContainerSpec, Runtime
 class DockerRuntime(Runtime):
     name = "docker"
     program = "docker"
+    runs_as_spec_user = True
     #: ``info --format`` that prints the engine's version (and fails if it is not usable)
     version_format = "{{.ServerVersion}}"
 
@@ -55,7 +56,11 @@ class DockerRuntime(Runtime):
                 for option in ("--publish", f"127.0.0.1:{host}:{container}")]
 
     def command(self, spec: ContainerSpec) -> list[str]:
-        cmd = [self.program, "run", "--label", f"{LABEL}=1"]
+        # A lab needs no privilege: no capabilities, and no setuid way to gain one. It matters
+        # when gslab runs a container as root (a root caller's root-owned work directory):
+        # root without capabilities writes only what root owns, as the caller would.
+        cmd = [self.program, "run", "--label", f"{LABEL}=1", "--cap-drop", "ALL",
+               "--security-opt", "no-new-privileges"]
         if spec.remove:
             cmd.append("--rm")
         if spec.detach:

@@ -59,6 +59,9 @@ class Runtime(ABC):
 
     name: str
     program: str
+    #: True where the container runs as ``ContainerSpec.user`` (Docker, Podman); Apptainer and
+    #: the local runtime always run as the caller.
+    runs_as_spec_user: bool = False
 
     @property
     def shares_host_network(self) -> bool:

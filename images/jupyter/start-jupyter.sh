@@ -10,8 +10,13 @@ mkdir -p "$HOME" "${JUPYTER_RUNTIME_DIR}" "${JUPYTER_DATA_DIR}" "${IPYTHONDIR}" 
     "${NUMBA_CACHE_DIR:-/tmp/numba-cache}" "${MPLCONFIGDIR:-/tmp/matplotlib}"
 
 # The labs: a copy the student can edit, once, in the work directory when it is writable.
+# When it is not, say so: an empty, read-only folder with no word of why is what the student
+# would otherwise see (gslab runs the container as the directory's owner to avoid it).
 workdir=${GRAYSCOTT_WORKDIR:-/work}
-if [ -d "${GRAYSCOTT_LABS:-/opt/labs}" ] && [ -w "$workdir" ] && [ ! -e "$workdir/labs" ]; then
+if [ ! -w "$workdir" ]; then
+    echo "warning: $workdir is not writable by uid $(id -u): the labs are not copied and nothing" \
+        "can be saved; run the container as the owner of the directory mounted there" >&2
+elif [ -d "${GRAYSCOTT_LABS:-/opt/labs}" ] && [ ! -e "$workdir/labs" ]; then
     cp -r "${GRAYSCOTT_LABS:-/opt/labs}" "$workdir/labs"
 fi
 

@@ -6,9 +6,11 @@ cpu-jupyter built for them (and the .sif files for apptainer).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -35,29 +37,66 @@ def test_batch_run_writes_into_the_workdir(runtime: str, workdir: Path) -> None:
         assert f["matrix"].shape == (2, 48, 64)
 
 
-@pytest.mark.parametrize("runtime", SERVING)
-def test_jupyter_detached_then_ps_logs_stop(runtime: str, workdir: Path) -> None:
+def _start_detached(runtime: str, work: Path) -> tuple[str, str]:
+    """``gslab run jupyter --detach`` on ``work``: (the contents API URL base, the name)."""
     port = free_port()
-    work = workdir
     result = gslab("run", "jupyter", "--runtime", runtime, "--detach", "--port", str(port),
                    "--workdir", str(work))
     assert result.returncode == 0, result.stdout + result.stderr
-    url = re.search(r"(http://127\.0\.0\.1:\d+/lab\?token=[0-9a-f]+)", result.stdout)
+    url = re.search(rf"http://127\.0\.0\.1:{port}/lab\?token=([0-9a-f]+)", result.stdout)
     name = re.search(r"running as (\S+):", result.stdout)
     assert url and name, result.stdout
+    return f"http://127.0.0.1:{port}/api/contents/{{}}?token={url.group(1)}", name.group(1)
+
+
+def save_through_jupyter(api: str, path: str, text: str) -> int:
+    """Save a text file through Jupyter's contents API, as JupyterLab does: the status."""
+    body = json.dumps({"type": "file", "format": "text", "content": text}).encode()
+    request = urllib.request.Request(api.format(path), data=body, method="PUT",
+                                     headers={"Content-Type": "application/json"})
     try:
-        token = url.group(1).split("token=")[1]
-        api = f"http://127.0.0.1:{port}/api/contents?token={token}"
-        with urllib.request.urlopen(api, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+@pytest.mark.parametrize("runtime", SERVING)
+def test_a_root_callers_root_owned_workdir_gets_the_labs_and_saves(runtime: str,
+                                                                   tmp_path: Path) -> None:
+    """``make lab`` from a fresh clone in a root shell (a cloud VM's login): the container
+    runs as the folder's owner, so the labs are copied and the student's work is saved."""
+    if os.geteuid() != 0:
+        pytest.skip("needs a root caller (CI is one)")
+    work = tmp_path / "work"
+    work.mkdir()
+    api, name = _start_detached(runtime, work)
+    try:
+        assert save_through_jupyter(api, "mywork.txt", "saved") == 201
+        assert save_through_jupyter(api, "labs/cpu/tutorial/mywork.txt", "saved") == 201
+    finally:
+        gslab("stop", name)
+    saved = work / "labs" / "cpu" / "tutorial" / "mywork.txt"
+    assert saved.read_text() == "saved" and (work / "mywork.txt").stat().st_uid == 0
+
+
+@pytest.mark.parametrize("runtime", SERVING)
+def test_jupyter_detached_then_ps_logs_stop(runtime: str, workdir: Path) -> None:
+    work = workdir
+    api, name = _start_detached(runtime, work)
+    try:
+        with urllib.request.urlopen(api.format(""), timeout=10) as response:
             assert response.status == 200
             assert b'"labs"' in response.read()  # copied into the student's directory
-        assert name.group(1) in gslab("ps").stdout
-        assert "Jupyter" in gslab("logs", name.group(1)).stdout
+        assert save_through_jupyter(api, "labs/mywork.txt", "saved") == 201
+        assert (work / "labs" / "mywork.txt").stat().st_uid == 12345  # the folder's owner
+        assert name in gslab("ps").stdout
+        assert "Jupyter" in gslab("logs", name).stdout
     finally:
-        stopped = gslab("stop", name.group(1))
+        stopped = gslab("stop", name)
     assert stopped.returncode == 0
-    assert name.group(1) not in gslab("ps").stdout
-    missing = subprocess.run([runtime, "ps", "-a", "-q", "--filter", f"name={name.group(1)}"],
+    assert name not in gslab("ps").stdout
+    missing = subprocess.run([runtime, "ps", "-a", "-q", "--filter", f"name={name}"],
                              capture_output=True, text=True, check=False)
     assert missing.stdout.strip() == ""
 

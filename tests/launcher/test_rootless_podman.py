@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.images.conftest import free_port
+from tests.launcher.test_gslab_engines import save_through_jupyter
 
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNTS = [name for name in [os.environ.get("GSLAB_ROOTLESS_USER", "")] if name]
@@ -144,6 +145,9 @@ def test_jupyter_on_the_host_port_with_its_token(student: Student,
         assert _get(f"http://127.0.0.1:{port}/api/contents")[0] == 403  # never without token
         labs = student_workdir / "labs"  # the labs the server copied in are the student's
         assert (labs.stat().st_uid, labs.stat().st_gid) == (student.uid, student.gid)
+        api = f"http://127.0.0.1:{port}/api/contents/{{}}?token={url.group(1)}"
+        assert save_through_jupyter(api, "labs/mywork.txt", "saved") == 201
+        assert (labs / "mywork.txt").stat().st_uid == student.uid
         assert name.group(1) in student.gslab("ps").stdout
     finally:
         stopped = student.gslab("stop", name.group(1))

@@ -37,6 +37,16 @@ def test_lab_requires_a_token(container: Container, workdir: Path) -> None:
 
 
 @pytest.mark.runtimes("docker", "podman")
+def test_a_work_directory_it_cannot_write_is_named(container: Container, workdir: Path) -> None:
+    """Another UID than the folder's owner (e.g. the image's own user on a root's checkout):
+    the server still starts, and its log says why the folder holds no labs."""
+    with container.serve(8888, health="/api", user="23456:100", read_only=True,
+                         mounts=(Mount(workdir, "/work"),)) as server:
+        assert "/work is not writable by uid 23456: the labs are not copied" in server.logs()
+    assert not (workdir / "labs").exists()
+
+
+@pytest.mark.runtimes("docker", "podman")
 def test_token_from_the_environment_and_never_empty(container: Container) -> None:
     with container.serve(8888, health="/api", env={"JUPYTER_TOKEN": "school-token"}) as server:
         assert server.request("GET", "/api/contents?token=school-token")[0] == 200
