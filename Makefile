@@ -82,25 +82,21 @@ pytest: $(VENV)/.test-deps ## pytest (GRAYSCOTT_REQUIRE_BACKENDS=a,b makes those
 	$(BIN)/grayscott backends
 	$(BIN)/python -m pytest --ignore=tests/images --ignore=tests/launcher --ignore=tests/deploy $(PYTEST_ARGS)
 
-# Images: every name comes from grayscott/data/variants.toml through the bake file it
-# generates; `make build-cpu-light`, `make build-gpu-jupyter`, `make images` (all of them).
-build/docker-bake.json: grayscott/data/variants.toml grayscott/variants.py | $(VENV)/.test-deps
-	mkdir -p build
-	$(BIN)/python -m grayscott.variants bake $(PIP_CERT_FILE) > $@
+# Images: every name comes from grayscott/data/variants.toml; one build path, `gslab build`
+# (the bake file it generates, then labels); `make build-cpu-light`, `make images` (all).
+GSLAB_BUILD = $(BIN)/gslab build $(if $(PIP_CERT_FILE),--pip-cert $(PIP_CERT_FILE))
 
-images: build/docker-bake.json ## Build every image variant (docker buildx bake), then label them
-	docker buildx bake -f $< --load
-	$(BIN)/python -m grayscott.variants label $$($(BIN)/python -m grayscott.variants names)
+images: $(VENV)/.test-deps ## Build every image variant (gslab build: buildx bake, then labels)
+	$(GSLAB_BUILD)
 
-build-%: build/docker-bake.json ## Build one variant, e.g. make build-cpu-light (labels + immutable tag)
-	docker buildx bake -f $< --load $*
-	$(BIN)/python -m grayscott.variants label $*
+build-%: $(VENV)/.test-deps ## Build one variant, e.g. make build-cpu-light (labels + immutable tag)
+	$(GSLAB_BUILD) $*
 
 sif-%: $(VENV)/.test-deps ## Apptainer image (gslab sif): make sif-cpu-light -> build/sif/gray-scott-lab_cpu-light.sif
 	$(BIN)/gslab sif $*
 
 podman-load: $(VENV)/.test-deps ## Copy built images from Docker to Podman: make podman-load IMAGES=cpu-light
-	docker save $$($(BIN)/python -m grayscott.variants tags $(subst $(comma), ,$(IMAGES))) \
+	docker save $$($(BIN)/python -m grayscott.imagetools tags $(subst $(comma), ,$(IMAGES))) \
 		| podman load -q
 
 test-images: $(VENV)/.test-deps ## Test built images: make test-images IMAGES=cpu-light RUNTIMES=docker
@@ -114,7 +110,7 @@ bench: $(VENV)/.test-deps ## Benchmark every available backend on 1080x1920, res
 	$(BIN)/grayscott bench
 
 bench-full: $(VENV)/.test-deps ## The school's whole run (1000 frames x 32 steps, HDF5) vs compute and disk alone
-	$(BIN)/grayscott bench --full $(if $(BACKENDS),-b $(BACKENDS))
+	$(BIN)/grayscott bench-full $(if $(BACKENDS),-b $(BACKENDS))
 
 ladder: $(VENV)/.test-deps ## Redraw benchmarks/ladder.png (the README's chart) from benchmarks/*.json
 	$(BIN)/python -m grayscott.ladder benchmarks -o benchmarks/ladder.png
@@ -144,7 +140,7 @@ test-launcher: $(VENV)/.test-deps ## gslab on real engines: make test-launcher R
 ROOTLESS_USER ?= gslab-student
 test-rootless: $(VENV)/.test-deps ## gslab as an ordinary user on rootless Podman (as root)
 	GSLAB_ROOTLESS_USER=$(ROOTLESS_USER) bash scripts/rootless-podman.sh \
-		$$($(BIN)/python -m grayscott.variants tags cpu-light cpu-jupyter | cut -d' ' -f1)
+		$$($(BIN)/python -m grayscott.imagetools tags cpu-light cpu-jupyter | cut -d' ' -f1)
 	GSLAB_ROOTLESS_USER=$(ROOTLESS_USER) $(BIN)/python -m pytest tests/launcher/test_rootless_podman.py $(PYTEST_ARGS)
 
 # Compose deployments (compose/README.md): the lab with `docker compose -f compose/lab.yaml`,

@@ -49,6 +49,15 @@ def cuda_driver() -> CudaDriver | None:
     return CudaDriver(version=version.value, gpus=tuple(names))
 
 
+#: The first NVIDIA Linux driver of each CUDA major version (NVIDIA's compatibility table).
+DRIVER_FOR_CUDA = {12: 525, 13: 580}
+
+
+def _driver_hint(cuda_major: int) -> str:
+    driver = DRIVER_FOR_CUDA.get(cuda_major)
+    return f", CUDA {cuda_major} needs >= {driver}" if driver else ""
+
+
 def gpu_reason(min_cuda_major: int | None = None) -> str | None:
     """None when an NVIDIA GPU is usable (with a driver new enough), else why not."""
     driver = cuda_driver()
@@ -56,7 +65,7 @@ def gpu_reason(min_cuda_major: int | None = None) -> str | None:
         return "no NVIDIA GPU found (no driver libcuda.so.1, or it sees no device)"
     if min_cuda_major is not None and driver.version // 1000 < min_cuda_major:
         return (f"the NVIDIA driver supports CUDA {driver.cuda_version}, this library needs "
-                f"CUDA {min_cuda_major} (update the driver, CUDA 13 needs >= 580)")
+                f"CUDA {min_cuda_major} (update the driver{_driver_hint(min_cuda_major)})")
     return None
 
 

@@ -1,6 +1,6 @@
 """Image labels and immutable tags, from what is really inside each built image.
 
-After a build, ``python -m grayscott.variants label NAME`` runs ``grayscott.versions`` in the
+After a build, ``python -m grayscott.imagetools label NAME`` runs ``grayscott.versions`` in the
 image, then re-tags it through a metadata-only build (``FROM image`` + labels): OCI labels
 for every version found, and an immutable tag such as
 ``gray-scott-lab:cpu-jupyter-20261123-py3.13-gs0.1.0-jax0.12.0.1-numba0.68.1-lab4.6.6-cs4.139.1``.
@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from datetime import UTC, datetime
 
 from grayscott.errors import GrayScottError
 from grayscott.launcher.docker import DockerRuntime
 from grayscott.launcher.runtime import ContainerSpec
-from grayscott.variants import Variant, table
+from grayscott.variants import Variant, get, table
 
 LABEL_PREFIX = "org.grayscott.version."
 #: versions that go into the immutable tag, with their short names
@@ -68,3 +69,50 @@ def label_image(variant: Variant, runtime: DockerRuntime | None = None) -> str:
     if result.returncode != 0:
         raise GrayScottError(f"labelling {variant.image} failed: {result.stderr.strip()[:300]}")
     return f"{table()['repository']}:{tag}"
+
+
+def chain_of(names: list[str]) -> list[Variant]:
+    """The public images that building ``names`` built: each one's parents too, once."""
+    chain: list[Variant] = []
+    for name in names:
+        v = get(name)
+        for flavour in v.layers:
+            layer = get(f"{v.target}-{flavour}")
+            if not layer.internal and layer not in chain:
+                chain.append(layer)
+    return chain
+
+
+def tags(name: str, runtime: DockerRuntime | None = None) -> list[str]:
+    """A built image's tags: the variant's and its immutable one (what ``docker save`` needs
+    to carry both)."""
+    runtime = runtime or DockerRuntime()
+    image = get(name).image
+    version = subprocess.run(
+        [runtime.program, "image", "inspect", "--format",
+         '{{index .Config.Labels "org.opencontainers.image.version"}}', image],
+        capture_output=True, text=True, check=False).stdout.strip()
+    return [image, *([f"{table()['repository']}:{version}"] if version else [])]
+
+
+def main(argv: list[str]) -> int:
+    """``label NAME...`` (after a build) | ``tags NAME...`` (for docker save)."""
+    if len(argv) >= 2 and argv[0] == "label":
+        for layer in chain_of(argv[1:]):  # bake built each variant's parents too
+            print(label_image(layer))
+    elif len(argv) >= 2 and argv[0] == "tags":
+        for name in argv[1:]:
+            print(" ".join(tags(name)))
+    else:
+        print("usage: python -m grayscott.imagetools [label NAME... | tags NAME...]",
+              file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except GrayScottError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)

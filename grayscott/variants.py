@@ -18,6 +18,20 @@ from grayscott.errors import UsageError
 
 
 @dataclass(frozen=True)
+class Server:
+    """How a server flavour is reached: what gslab sets and what it waits for and prints."""
+
+    port: int
+    port_env: str
+    secret_env: str
+    health: str
+    open: str
+
+    def url(self, host_port: int, secret: str) -> str:
+        return f"http://127.0.0.1:{host_port}{self.open.format(secret=secret)}"
+
+
+@dataclass(frozen=True)
 class Variant:
     """One image: a target (cpu, gpu) and a flavour (base, light, code-server, jupyter)."""
 
@@ -31,8 +45,13 @@ class Variant:
     budget_mb: int
     port: int | None = None
     internal: bool = False
+    min_cuda: int | None = None
     min_driver: int | None = None
     build_args: dict[str, str] = field(default_factory=dict)
+    #: for a server flavour: how to reach it (the table's comment on flavours says more)
+    server: Server | None = None
+    #: the lock of this layer's own extra packages, if it has one (the jupyter layer)
+    layer_lock: str | None = None
 
     @property
     def name(self) -> str:
@@ -76,8 +95,13 @@ def variants() -> tuple[Variant, ...]:
                 lock=tspec["lock"], require_backends=tuple(tspec["require_backends"]),
                 imports=tuple(tspec["imports"]), budget_mb=int(t["budgets"][name]),
                 port=fspec.get("port"), internal=bool(fspec.get("internal", False)),
-                min_driver=tspec.get("min_driver"),
-                build_args={"TARGET": target, "LOCK_FILE": tspec["lock"]}))
+                min_cuda=tspec.get("min_cuda"), min_driver=tspec.get("min_driver"),
+                build_args={"TARGET": target, "LOCK_FILE": tspec["lock"],
+                            **({"LAYER_LOCK": fspec["lock"].format(target=target)}
+                               if "lock" in fspec else {})},
+                server=Server(fspec["port"], fspec["port_env"], fspec["secret_env"],
+                              fspec["health"], fspec["open"]) if "health" in fspec else None,
+                layer_lock=fspec["lock"].format(target=target) if "lock" in fspec else None))
     return tuple(result)
 
 
@@ -118,7 +142,7 @@ def bake_definition(pip_cert: str | None = None) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    """``names`` | ``show NAME`` (JSON) | ``make-vars`` | ``bake``."""
+    """``names`` | ``show NAME`` (JSON) | ``bake``: the table as data, nothing run."""
     command = argv[0] if argv else "names"
     if command == "names":
         print("\n".join(v.name for v in variants() if not v.internal))
@@ -126,35 +150,12 @@ def main(argv: list[str]) -> int:
         v = get(argv[1])
         print(json.dumps({**v.__dict__, "name": v.name, "image": v.image,
                           "parent_image": v.parent_image, "layers": v.layers}, indent=2))
-    elif command == "label" and len(argv) >= 2:
-        from grayscott.imagetools import label_image
-
-        # bake built each variant's parents too: label every image of the chain, once
-        chain: list[Variant] = []
-        for name in argv[1:]:
-            v = get(name)
-            for flavour in v.layers:
-                layer = get(f"{v.target}-{flavour}")
-                if not layer.internal and layer not in chain:
-                    chain.append(layer)
-        for layer in chain:
-            print(label_image(layer))
-    elif command == "tags" and len(argv) >= 2:
-        # each image's tags: the variant's and its immutable one (for docker save)
-        import subprocess
-
-        for name in argv[1:]:
-            image = get(name).image
-            version = subprocess.run(
-                ["docker", "image", "inspect", "--format",
-                 '{{index .Config.Labels "org.opencontainers.image.version"}}', image],
-                capture_output=True, text=True, check=False).stdout.strip()
-            print(image + (f" {table()['repository']}:{version}" if version else ""))
     elif command == "bake" and len(argv) <= 2:
         print(json.dumps(bake_definition(argv[1] if len(argv) == 2 else None), indent=2))
     else:
-        print("usage: python -m grayscott.variants "
-              "[names | show NAME | bake [CA_BUNDLE] | label NAME... | tags NAME...]", file=sys.stderr)
+        print("usage: python -m grayscott.variants [names | show NAME | bake [CA_BUNDLE]]\n"
+              "(labels and tags of built images: python -m grayscott.imagetools)",
+              file=sys.stderr)
         return 2
     return 0
 
@@ -165,3 +166,14 @@ if __name__ == "__main__":
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+
+
+def servers() -> dict[str, Server]:
+    """Each server flavour's facts, by flavour."""
+    return {v.flavour: v.server for v in variants() if v.server is not None}
+
+
+def gpu_minimum() -> tuple[int, int]:
+    """(CUDA major, NVIDIA driver) the gpu images need."""
+    gpu = table()["targets"]["gpu"]
+    return int(gpu["min_cuda"]), int(gpu["min_driver"])

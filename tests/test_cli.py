@@ -34,8 +34,8 @@ def assert_one_line_error(result, *fragments: str) -> None:
     (["run", "-b", "numpy", "--stencil", "5point"], ["9-point"]),
     (["bench", "-b", "numpy,nope"], ["unknown backend 'nope'"]),
     (["bench", "--full", "-b", "nope"], ["unknown backend 'nope'"]),
-    (["bench", "--full", "-n", "0"], ["--frames"]),
-    (["bench", "--full", "--scratch", "/nonexistent-dir"], ["not a directory"]),
+    (["bench-full", "-n", "0"], ["--frames"]),
+    (["bench-full", "--scratch", "/nonexistent-dir"], ["not a directory"]),
     (["render", "missing.h5"], ["does not exist"]),
 ])
 def test_bad_input(tmp_path: Path, args: list[str], fragments: list[str]) -> None:
@@ -112,11 +112,11 @@ def test_bench_writes_json_and_markdown(tmp_path: Path) -> None:
 
 
 def test_bench_full_runs_the_three_timings(tmp_path: Path) -> None:
-    """--full: the run with HDF5, computing alone and writing alone, all real; the scratch
+    """bench-full: the run with HDF5, computing alone and writing alone, all real; the scratch
     files are gone afterwards and the report says which floor bounds the run."""
     scratch, out = tmp_path / "scratch", tmp_path / "out"
     scratch.mkdir()
-    result = run_cli("bench", "--full", "-b", "numba-blocked,numpy", "-r", "48", "-c", "64",
+    result = run_cli("bench-full", "-b", "numba-blocked,numpy", "-r", "48", "-c", "64",
                      "-n", "12", "-s", "5", "--scratch", str(scratch), "--output-dir", str(out))
     assert result.returncode == 0, result.stderr
     assert list(scratch.iterdir()) == []

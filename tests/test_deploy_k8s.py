@@ -111,6 +111,7 @@ def pod_contract(pod: dict[str, Any]) -> dict[str, Any]:
         "fsGroup": (pod.get("securityContext") or {}).get("fsGroup"),
         "readOnlyRootFilesystem": context.get("readOnlyRootFilesystem"),
         "allowPrivilegeEscalation": context.get("allowPrivilegeEscalation"),
+        "automountServiceAccountToken": pod.get("automountServiceAccountToken"),
         "mounts": {path: kind for path, kind in mounts.items()
                    if path in ("/work", "/tmp", "/dev/shm")},
         "gpus": (container.get("resources") or {}).get("limits", {}).get("nvidia.com/gpu"),
@@ -145,6 +146,7 @@ def test_kustomized_pod_keeps_the_gslab_contract(directory: str) -> None:
     # and the contract itself is the images' (not merely two files agreeing on a mistake)
     assert (contract["runAsUser"], contract["runAsGroup"], contract["fsGroup"]) == (1000, 100, 100)
     assert contract["readOnlyRootFilesystem"] is True
+    assert contract["automountServiceAccountToken"] is False  # no cluster API from a lab
     assert contract["mounts"] == {"/work": "pvc", "/tmp": "emptyDir", "/dev/shm": "memory"}
     assert contract["gpus"] == ("1" if variant.target == "gpu" else None)
 
@@ -420,7 +422,9 @@ def _minor(version: str) -> tuple[int, ...]:
 def test_hub_and_single_user_server_versions_match() -> None:
     chart_hub = _script_setting("CHART_JUPYTERHUB")
     for target in variants.table()["targets"]:
-        lock = (ROOT / f"requirements/{target}-jupyter.lock.txt").read_text()
+        layer_lock = variants.get(f"{target}-jupyter").layer_lock
+        assert layer_lock is not None
+        lock = (ROOT / layer_lock).read_text()
         image_hub = re.search(r"^jupyterhub==(\S+)", lock, re.M)
         assert image_hub, f"{target}-jupyter lock has no jupyterhub"
         assert _minor(image_hub.group(1)) == _minor(chart_hub)

@@ -126,7 +126,7 @@ def test_build_and_bundle_dry_runs(tmp_path: Path) -> None:
     built = gslab("build", "cpu-jupyter", "--dry-run")
     assert built.returncode == 0, built.stderr
     assert "docker buildx bake" in built.stdout and "--load cpu-jupyter" in built.stdout
-    assert "grayscott.variants label cpu-jupyter" in built.stdout
+    assert "grayscott.imagetools label cpu-jupyter" in built.stdout
     bundled = gslab("bundle", "cpu-light", "gpu-light", "-o", str(tmp_path), "--dry-run")
     assert bundled.returncode == 0, bundled.stderr
     assert f"save -o {tmp_path}/gpu-light.tar gray-scott-lab:gpu-light" in bundled.stdout
@@ -399,7 +399,7 @@ def test_an_ordinary_caller_cannot_serve_from_a_folder_of_roots() -> None:
     if os.geteuid() != 0:
         pytest.skip("dropping to another UID needs root")
     from grayscott.errors import UsageError
-    from grayscott.launcher.cli import container_user
+    from grayscott.launcher.commands.run import container_user
 
     read, write = os.pipe()
     child = os.fork()
@@ -419,3 +419,42 @@ def test_an_ordinary_caller_cannot_serve_from_a_folder_of_roots() -> None:
     message = os.read(read, 4096).decode()
     os.close(read)
     assert status == 0 and "work directory / is not writable by you (uid 65534)" in message
+
+
+def test_a_new_runtime_is_one_class_and_one_registry_line(monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Path) -> None:
+    """The launcher asks runtimes, never tests which one it holds: a runtime it has never
+    seen, registered here, is listed by doctor, runs a batch job, prints its dry run, and
+    says plainly what it cannot do."""
+    from typer.testing import CliRunner
+
+    from grayscott.launcher import registry
+    from grayscott.launcher.cli import app
+    from grayscott.launcher.runtime import ContainerSpec, Runtime
+
+    record = tmp_path / "argv"
+    engine = tmp_path / "fake-engine"
+    engine.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {record}\n')
+    engine.chmod(0o755)
+
+    class FakeRuntime(Runtime):
+        name = "fake"
+        program = str(engine)
+
+        def command(self, spec: ContainerSpec) -> list[str]:
+            return [self.program, "--as", spec.user or "-", spec.image, *spec.args]
+
+    monkeypatch.setitem(registry.RUNTIMES, "fake", FakeRuntime)
+    runner = CliRunner()
+    doctor = runner.invoke(app, ["doctor"])
+    assert "runtime fake" in doctor.output
+    ran = runner.invoke(app, ["run", "light", "--runtime", "fake", "--workdir", str(tmp_path),
+                              "--", "run", "-n", "2"])
+    assert ran.exit_code == 0, ran.output
+    assert record.read_text().split() == ["--as", f"{os.getuid()}:100" if os.geteuid() else
+                                          "0:0", "gray-scott-lab:cpu-light", "run", "-n", "2"]
+    dry = runner.invoke(app, ["run", "jupyter", "--runtime", "fake", "--port", "9999",
+                              "--workdir", str(tmp_path), "--dry-run"])
+    assert dry.exit_code == 0 and f"{engine} --as" in dry.output and "cpu-jupyter" in dry.output
+    pulled = runner.invoke(app, ["pull", "cpu-light", "--runtime", "fake", "--registry", "r"])
+    assert pulled.exit_code != 0 and "fake cannot pull images" in str(pulled.exception)

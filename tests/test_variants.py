@@ -20,12 +20,11 @@ def test_every_variant_has_its_dockerfile_lock_and_budget() -> None:
     assert {"cpu-light", "cpu-code-server", "cpu-jupyter", "gpu-light", "gpu-code-server",
             "gpu-jupyter"} <= names
     for v in variants.variants():
-        dockerfile = ROOT / "images" / v.flavour / "Dockerfile"
-        if v.flavour in ("code-server", "jupyter"):
-            continue  # issue #4, next layers
-        text = dockerfile.read_text()
+        text = (ROOT / "images" / v.flavour / "Dockerfile").read_text()
         assert "ARG BASE_IMAGE" in text and "FROM ${BASE_IMAGE}" in text
         assert (ROOT / v.lock).is_file()
+        if v.layer_lock:  # the layer's own lock, as the table names it, is what it installs
+            assert (ROOT / v.layer_lock).is_file() and "COPY ${LAYER_LOCK}" in text
         assert v.budget_mb > 100
         for name in v.require_backends:
             backends.get(name)
@@ -61,3 +60,22 @@ def test_engine_command_lines() -> None:
     assert docker[docker.index("--gpus") + 1] == "all"
     podman = PodmanRuntime().command(spec)
     assert podman[0] == "podman" and podman[podman.index("--device") + 1] == "nvidia.com/gpu=all"
+
+
+def test_the_gpu_minimum_is_one_fact() -> None:
+    """The driver the table asks of a gpu image is the one NVIDIA names for its CUDA."""
+    from grayscott import hardware
+
+    cuda, driver = variants.gpu_minimum()
+    assert hardware.DRIVER_FOR_CUDA[cuda] == driver
+    assert all(v.min_cuda == cuda for v in variants.variants() if v.target == "gpu")
+
+
+def test_server_flavours_say_how_to_reach_them() -> None:
+    servers = variants.servers()
+    assert set(servers) == {"jupyter", "code-server"}
+    jupyter = servers["jupyter"]
+    assert jupyter.url(9999, "abc") == "http://127.0.0.1:9999/lab?token=abc"
+    assert (jupyter.secret_env, jupyter.port_env, jupyter.health) == (
+        "JUPYTER_TOKEN", "JUPYTER_PORT", "/api")
+    assert variants.get("cpu-light").server is None

@@ -1,2 +1,3 @@
-"""``gslab``, the lab launcher: container runtimes behind one interface (issue #5 builds the
-command line on top). The image tests drive the engines through these same modules."""
+"""``gslab``, the lab launcher: the runtimes (one module each, listed in ``registry``) behind
+one interface (``runtime.Runtime``), and the command line on top (``cli``, ``commands``). The
+image tests drive the engines through these same modules."""

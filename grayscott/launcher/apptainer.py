@@ -10,9 +10,13 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grayscott.errors import UsageError
 from grayscott.launcher.runtime import ContainerSpec, Runtime
+
+if TYPE_CHECKING:
+    from grayscott.variants import Variant
 
 
 class ApptainerRuntime(Runtime):
@@ -39,8 +43,14 @@ class ApptainerRuntime(Runtime):
         directory = Path(os.environ.get("GSLAB_SIF_DIR", "build/sif")).resolve()
         return directory / f"gray-scott-lab_{variant_name}.sif"
 
-    def image_for(self, variant_name: str) -> str:
-        return str(self.sif_path(variant_name))
+    def image_for(self, variant: Variant) -> str:
+        return str(self.sif_path(variant.name))
+
+    def has_image(self, variant: Variant) -> bool:
+        return self.sif_path(variant.name).is_file()
+
+    def image_hint(self, variant: Variant) -> str:
+        return f"{self.sif_path(variant.name)} is missing: make sif-{variant.name}"
 
     def secret_environment(self, spec: ContainerSpec) -> dict[str, str]:
         """Apptainer sets ``NAME`` in the container from ``APPTAINERENV_NAME`` (kept even

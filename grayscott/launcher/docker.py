@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grayscott.launcher.runtime import LABEL, ContainerSpec, Runtime
+
+if TYPE_CHECKING:
+    from grayscott.variants import Variant
 
 
 class DockerRuntime(Runtime):
     name = "docker"
     program = "docker"
     runs_as_spec_user = True
+    stores_images = True
     #: ``info --format`` that prints the engine's version (and fails if it is not usable)
     version_format = "{{.ServerVersion}}"
 
@@ -24,6 +30,28 @@ class DockerRuntime(Runtime):
             return (f"the {self.name} daemon does not answer ({probe.stderr.strip()[:120]}); "
                     "start it or check your permissions")
         return None
+
+    def has_image(self, variant: Variant) -> bool:
+        return self.image_size(variant.image) is not None
+
+    def image_hint(self, variant: Variant) -> str:
+        return f"image {variant.image} is not in {self.name}: make build-{variant.name}"
+
+    def containers(self, all_: bool = False) -> list[list[str]]:
+        result = subprocess.run([self.program, "ps", *(["-a"] if all_ else []), "--filter",
+                                 f"label={LABEL}=1", "--format",
+                                 "{{.Names}}\t{{.Image}}\t{{.Status}}\t{{.Ports}}"],
+                                capture_output=True, text=True, check=False)
+        return [line.split("\t") for line in result.stdout.splitlines() if line.strip()]
+
+    def pull_commands(self, ref: str, image: str) -> list[list[str]]:
+        return [[self.program, "pull", ref], [self.program, "tag", ref, image]]
+
+    def save_command(self, image: str, tar: Path) -> list[str]:
+        return [self.program, "save", "-o", str(tar), image]
+
+    def load_command(self, tar: Path) -> list[str]:
+        return [self.program, "load", "-q", "-i", str(tar)]
 
     def image_size(self, image: str) -> int | None:
         """Bytes of a local image, None if it is not there."""

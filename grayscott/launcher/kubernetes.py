@@ -42,13 +42,13 @@ def _pod_spec(variant: Variant, name: str, *, gpu: bool, args: list[str], env: l
     }
     if args:
         container["args"] = args
-    if variant.port:
-        container["ports"] = [{"name": "http", "containerPort": variant.port}]
-        path = "/api" if variant.flavour == "jupyter" else "/healthz"
-        container["readinessProbe"] = {"httpGet": {"path": path, "port": "http"},
-                                       "periodSeconds": 5}
+    if variant.server:
+        container["ports"] = [{"name": "http", "containerPort": variant.server.port}]
+        container["readinessProbe"] = {"httpGet": {"path": variant.server.health,
+                                                   "port": "http"}, "periodSeconds": 5}
     spec: dict[str, Any] = {
         "restartPolicy": restart,
+        "automountServiceAccountToken": False,  # a lab never talks to the cluster's API
         "securityContext": {"runAsUser": 1000, "runAsGroup": 100, "fsGroup": 100,
                             "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [container],
@@ -75,14 +75,14 @@ def render(variant: Variant, name: str | None = None, *, args: list[str] | None 
         "metadata": {"name": f"{name}-work", "labels": labels},
         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage}}},
     }]
-    if variant.flavour == "light":
+    if variant.server is None:  # a batch image: a Job
         spec = _pod_spec(variant, name, gpu=gpu, args=args or ["smoke"], env=[], cpu=cpu,
                          memory=memory, restart="Never")
         docs.append({"apiVersion": "batch/v1", "kind": "Job", "metadata": meta,
                      "spec": {"backoffLimit": 0, "ttlSecondsAfterFinished": 86400,
                               "template": {"metadata": {"labels": labels}, "spec": spec}}})
         return docs
-    key = "JUPYTER_TOKEN" if variant.flavour == "jupyter" else "PASSWORD"
+    key = variant.server.secret_env
     docs.append({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
                  "metadata": {"name": f"{name}-auth", "labels": labels},
                  "stringData": {key: token or secrets.token_hex(24)}})
@@ -92,7 +92,7 @@ def render(variant: Variant, name: str | None = None, *, args: list[str] | None 
                                    memory=memory, restart="Always")})
     docs.append({"apiVersion": "v1", "kind": "Service", "metadata": meta,
                  "spec": {"selector": {"app.kubernetes.io/instance": name},
-                          "ports": [{"name": "http", "port": variant.port,
+                          "ports": [{"name": "http", "port": variant.server.port,
                                      "targetPort": "http"}]}})
     return docs
 

@@ -2,7 +2,8 @@
 
 It is the fallback of ``gslab run`` when no engine is installed (and what ``make lab`` does):
 ``light`` runs the grayscott CLI, ``jupyter`` runs JupyterLab from this environment,
-``code-server`` needs a code-server on the PATH.
+``code-server`` needs a code-server on the PATH. There is no image and no ``/work``: the
+work directory is the one mounted there in the spec, and the environment is set with ``env``.
 """
 
 from __future__ import annotations
@@ -11,13 +12,18 @@ import os
 import shutil
 import sys
 from importlib import util
+from typing import TYPE_CHECKING
 
 from grayscott.launcher.runtime import ContainerSpec, Runtime
+
+if TYPE_CHECKING:
+    from grayscott.variants import Variant
 
 
 class LocalRuntime(Runtime):
     name = "local"
     program = sys.executable
+    runs_images = False
 
     @property
     def shares_host_network(self) -> bool:
@@ -27,18 +33,28 @@ class LocalRuntime(Runtime):
         return None
 
     def flavour_reason(self, flavour: str) -> str | None:
-        """None when this environment can serve ``flavour``, else what to install."""
         if flavour == "jupyter" and util.find_spec("jupyterlab") is None:
             return "JupyterLab is not installed here: pip install 'grayscott[lab]' (or make lab)"
         if flavour == "code-server" and shutil.which("code-server") is None:
             return "code-server is not installed here: use a container engine, or install it"
         return None
 
-    def image_for(self, variant_name: str) -> str:
-        return variant_name.split("-", 1)[1]  # the flavour: there is no image
+    def image_for(self, variant: Variant) -> str:
+        return variant.flavour  # there is no image
+
+    def _workdir(self, spec: ContainerSpec) -> str:
+        """The host folder behind the spec's working directory (``/work`` in a container)."""
+        for mount in spec.mounts:
+            if mount.target == spec.workdir:
+                return str(mount.source)
+        return spec.workdir or "."
 
     def command(self, spec: ContainerSpec) -> list[str]:
-        flavour = spec.image
+        env = ["env", *(f"{k}={v}" for k, v in spec.env.items())] if spec.env else []
+        return [*env, *self._program(spec)]
+
+    def _program(self, spec: ContainerSpec) -> list[str]:
+        flavour, workdir = spec.image, self._workdir(spec)
         if flavour == "light":
             return [sys.executable, "-m", "grayscott", *spec.args]
         port = next(iter(spec.ports.values()), 8888)
@@ -46,8 +62,6 @@ class LocalRuntime(Runtime):
             # as root (a container or a CI machine) Jupyter refuses to start without it
             root = ["--allow-root"] if os.geteuid() == 0 else []
             return [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
-                    f"--port={port}", f"--ServerApp.root_dir={spec.workdir or '.'}", *root,
-                    *spec.args]
+                    f"--port={port}", f"--ServerApp.root_dir={workdir}", *root, *spec.args]
         return ["code-server", "--bind-addr", f"127.0.0.1:{port}", "--auth", "password",
-                "--disable-telemetry", "--disable-update-check", *spec.args,
-                spec.workdir or "."]
+                "--disable-telemetry", "--disable-update-check", *spec.args, workdir]

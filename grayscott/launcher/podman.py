@@ -15,10 +15,14 @@ Rootless (any caller but root), as on a cluster login node where Podman is the o
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from grayscott.errors import UsageError
 from grayscott.launcher.docker import DockerRuntime
 from grayscott.launcher.runtime import ContainerSpec
+
+if TYPE_CHECKING:
+    from grayscott.variants import Variant
 
 #: The image's group (jovyan's), kept as a supplementary group when rootless.
 IMAGE_GROUP = "100"
@@ -36,6 +40,9 @@ class PodmanRuntime(DockerRuntime):
     @property
     def shares_host_network(self) -> bool:
         return rootless()
+
+    def image_hint(self, variant: Variant) -> str:
+        return super().image_hint(variant) + " (then make podman-load)"
 
     def gpu_options(self) -> list[str]:
         return ["--device", "nvidia.com/gpu=all"]

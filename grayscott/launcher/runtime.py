@@ -1,7 +1,11 @@
 """One interface for every way of running a lab image (Docker, Podman, Apptainer, ...).
 
 A ``ContainerSpec`` says what to run, independent of the engine; each runtime module turns it
-into the exact engine command line (what ``--dry-run`` prints) and runs it.
+into the exact engine command line (what ``--dry-run`` prints) and runs it. Everything that
+differs between engines is a method or attribute of ``Runtime`` (is the image there, how to
+get it, which flavours it serves, detached servers, ps/logs/stop, pull/save/load, GPU
+options), so the command line never asks which engine it holds: a new runtime is one module
+plus one line in ``grayscott.launcher.registry``.
 """
 
 from __future__ import annotations
@@ -12,8 +16,12 @@ import subprocess
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from grayscott.errors import GrayScottError
+from grayscott.errors import GrayScottError, UsageError
+
+if TYPE_CHECKING:
+    from grayscott.variants import Variant
 
 #: Label on everything gslab starts, so that ps/logs/stop find only ours.
 LABEL = "org.grayscott.lab"
@@ -62,6 +70,48 @@ class Runtime(ABC):
     #: True where the container runs as ``ContainerSpec.user`` (Docker, Podman); Apptainer and
     #: the local runtime always run as the caller.
     runs_as_spec_user: bool = False
+    #: False for the local runtime: it runs this Python environment, not an image.
+    runs_images: bool = True
+    #: True for engines with an image store and a daemon-like life of their containers
+    #: (Docker, Podman): detached servers, ps/logs/stop, pull/tag/save/load.
+    stores_images: bool = False
+
+    def has_image(self, variant: Variant) -> bool:
+        """Whether this runtime can run ``variant`` now (its image is built or loaded)."""
+        return True
+
+    def image_hint(self, variant: Variant) -> str:
+        """One line: the variant's image is missing here, and how to get it."""
+        return f"{variant.name} is not available to {self.name}"
+
+    def flavour_reason(self, flavour: str) -> str | None:
+        """None when this runtime can serve ``flavour`` here, else what to install."""
+        return None
+
+    def image_size(self, image: str) -> int | None:
+        """Bytes of an image in this runtime's store, None if it is not there (or no store)."""
+        return None
+
+    def containers(self, all_: bool = False) -> list[list[str]]:
+        """gslab's containers: [name, image, status, ports] each (running only, or all)."""
+        return []
+
+    def logs(self, name: str) -> str:
+        raise UsageError(f"{self.name} keeps no containers: nothing to show")
+
+    def stop(self, name: str) -> None:
+        raise UsageError(f"{self.name} keeps no containers: nothing to stop")
+
+    def pull_commands(self, ref: str, image: str) -> list[list[str]]:
+        """Commands that fetch ``ref`` from a registry and name it ``image`` locally."""
+        raise UsageError(f"{self.name} cannot pull images: use docker or podman (for Apptainer: "
+                         "gslab sif --from registry)")
+
+    def save_command(self, image: str, tar: Path) -> list[str]:
+        raise UsageError(f"{self.name} has no images to save: use docker or podman")
+
+    def load_command(self, tar: Path) -> list[str]:
+        raise UsageError(f"{self.name} cannot load image archives: use docker or podman")
 
     @property
     def shares_host_network(self) -> bool:
@@ -75,11 +125,9 @@ class Runtime(ABC):
             return f"{self.program} is not installed"
         return None
 
-    def image_for(self, variant_name: str) -> str:
+    def image_for(self, variant: Variant) -> str:
         """The reference this runtime runs a variant's image by (a tag, or a .sif path)."""
-        from grayscott.variants import get
-
-        return get(variant_name).image
+        return variant.image
 
     @abstractmethod
     def command(self, spec: ContainerSpec) -> list[str]:

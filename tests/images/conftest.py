@@ -25,13 +25,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from grayscott import variants
-from grayscott.launcher.apptainer import ApptainerRuntime
+from grayscott.launcher import registry
 from grayscott.launcher.docker import DockerRuntime
-from grayscott.launcher.podman import PodmanRuntime
 from grayscott.launcher.runtime import ContainerSpec, Mount, Runtime
-
-RUNTIMES: dict[str, type[Runtime]] = {
-    "docker": DockerRuntime, "podman": PodmanRuntime, "apptainer": ApptainerRuntime}
 
 
 def _env_list(name: str) -> list[str]:
@@ -64,7 +60,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         marker = metafunc.definition.get_closest_marker("runtimes")
         if marker:  # a test of what only some runtimes have (daemon images, port mapping)
             names = [n for n in names if n in marker.args]
-        metafunc.parametrize("runtime", [RUNTIMES[n]() for n in names], ids=names)
+        metafunc.parametrize("runtime", [registry.create(n) for n in names], ids=names)
 
 
 def free_port() -> int:
@@ -136,7 +132,7 @@ class Container:
             read_only: bool = False, mounts: tuple[Mount, ...] = (), expect_rc: int | None = 0,
             allowed_errors: tuple[str, ...] = (), timeout: float = 300,
             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        spec = ContainerSpec(self.runtime.image_for(self.variant.name), list(args), exec_=exec_,
+        spec = ContainerSpec(self.runtime.image_for(self.variant), list(args), exec_=exec_,
                              user=user, read_only=read_only, tmpfs=["/tmp"] if read_only else [],
                              mounts=list(mounts), env=env or {})
         result = self.runtime.run(spec, timeout=timeout)
@@ -182,11 +178,8 @@ def container(runtime: Runtime, variant: variants.Variant) -> Container:
     reason = runtime.available()
     if reason:
         pytest.fail(f"runtime {runtime.name} asked for but unusable: {reason}")
-    if isinstance(runtime, DockerRuntime) and runtime.image_size(variant.image) is None:
-        pytest.fail(f"image {variant.image} is not built for {runtime.name} "
-                    f"(make build-{variant.name})")
-    if isinstance(runtime, ApptainerRuntime) and not runtime.sif_path(variant.name).is_file():
-        pytest.fail(f"{runtime.sif_path(variant.name)} is missing (make sif-{variant.name})")
+    if not runtime.has_image(variant):
+        pytest.fail(runtime.image_hint(variant))
     return Container(runtime, variant)
 
 

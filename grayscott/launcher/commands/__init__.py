@@ -1,0 +1,1 @@
+"""gslab's commands, one module per group; each registers itself on ``launcher.app.app``."""

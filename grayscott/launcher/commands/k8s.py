@@ -1,0 +1,72 @@
+"""The lab on Kubernetes: ``gslab k8s render | apply | delete`` (kubectl does the rest)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from typing import Annotated
+
+import typer
+
+from grayscott import variants
+from grayscott.errors import GrayScottError, UsageError
+from grayscott.launcher.app import app, console, run_checked, show
+
+k8s = typer.Typer(help="The lab on Kubernetes: a single-user Pod + Service + PVC, or a Job.",
+                  no_args_is_help=True)
+app.add_typer(k8s, name="k8s")
+
+
+def _manifests(variant_name: str, name: str | None, args: list[str] | None) -> str:
+    from grayscott.launcher import kubernetes
+
+    return kubernetes.to_yaml(kubernetes.render(variants.get(variant_name), name, args=args))
+
+
+@k8s.command("render")
+def k8s_render(
+    variant_name: Annotated[str, typer.Argument(metavar="VARIANT", help="e.g. gpu-jupyter.")],
+    args: Annotated[list[str] | None, typer.Argument(help="For light: the grayscott command "
+                                                      "line of the Job (after --).")] = None,
+    name: Annotated[str | None, typer.Option(help="Name of the objects.")] = None,
+) -> None:
+    """Print the manifests as YAML (kubectl apply -f - takes them)."""
+    sys.stdout.write(_manifests(variant_name, name, args))
+
+
+@k8s.command("apply")
+def k8s_apply(
+    variant_name: Annotated[str, typer.Argument(metavar="VARIANT")],
+    args: Annotated[list[str] | None, typer.Argument()] = None,
+    name: Annotated[str | None, typer.Option()] = None,
+    dry_run: Annotated[bool, typer.Option(help="Print the kubectl command and the YAML.")] = False,
+) -> None:
+    """Create the lab (or Job) on the current kubectl context."""
+    text = _manifests(variant_name, name, args)
+    if dry_run:
+        console.print("kubectl apply -f -", markup=False)
+        sys.stdout.write(text)
+        return
+    if shutil.which("kubectl") is None:
+        raise UsageError("kubectl is not installed; gslab k8s render prints the manifests")
+    if subprocess.run(["kubectl", "apply", "-f", "-"], input=text, text=True,
+                      check=False).returncode != 0:
+        raise GrayScottError("kubectl apply failed")
+
+
+@k8s.command("delete")
+def k8s_delete(
+    name: Annotated[str, typer.Argument(help="The name given to apply (gslab-VARIANT).")],
+    dry_run: Annotated[bool, typer.Option()] = False,
+) -> None:
+    """Delete everything gslab created under that name (its work volume too)."""
+    command = ["kubectl", "delete", "pod,service,job,secret,pvc", "-l",
+               f"app.kubernetes.io/instance={name}"]
+    if dry_run:
+        show(command)
+        return
+    if shutil.which("kubectl") is None:
+        raise UsageError("kubectl is not installed")
+    run_checked(command, "kubectl delete")
+
