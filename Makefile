@@ -1,11 +1,12 @@
 # Gray-Scott Lab: the two commands a newcomer needs are `make lab` and `make test`.
 #
 #   make lab    the lab in the cpu-jupyter image when Docker runs (built on first use),
-#               else JupyterLab on labs/ from a virtualenv (.venv); the URL has its token
-#   make test   ruff + mypy + pytest (installs the test extras into .venv first)
+#               else JupyterLab on labs/ from a virtualenv (.venv); both through gslab, the
+#               URL has its token
+#   make test   ruff, shellcheck, hadolint, mypy, pytest (installs the test extras into .venv
+#               first); needs no container engine, and sees none where one runs
 #
-# Later the launcher (`gslab run jupyter`) prefers a container engine when one exists;
-# `make lab` stays the no-engine fallback.
+# Everything else (images, runtimes, deployments) is below; `.ci/run` runs it all.
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -40,8 +41,12 @@ $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[$(TEST_EXTRAS)]"
 	touch $@
 
-$(VENV)/.lab-deps: pyproject.toml | $(BIN)/python
+# JupyterLab's settings of the images (no news prompt, no update checks) for .venv too.
+LAB_SETTINGS = $(VENV)/share/jupyter/lab/settings/overrides.json
+
+$(VENV)/.lab-deps: pyproject.toml images/jupyter/overrides.json | $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[$(LAB_EXTRAS)]"
+	install -D -m 644 images/jupyter/overrides.json $(LAB_SETTINGS)
 	touch $@
 
 lab: $(VENV)/.lab-deps ## Start the lab: the cpu-jupyter image when Docker runs, else JupyterLab from .venv

@@ -64,6 +64,13 @@ def test_code_server_opens_through_the_proxy(container: Container) -> None:
         assert status == 200 and '"status"' in body, body
         status, _, body = server.request("GET", "/lab/api/settings?token=t")
         assert status == 200
+        # an offline class: JupyterLab asks no "notified about Jupyter news?" question
+        status, _, body = server.request(
+            "GET", "/lab/api/settings/@jupyterlab/apputils-extension:notification?token=t")
+        assert status == 200, body
+        defaults = json.loads(body)["schema"]["properties"]  # overrides.json sets defaults
+        assert defaults["fetchNews"]["default"] == "false"
+        assert defaults["checkForUpdates"]["default"] is False
 
 
 def test_a_lab_notebook_runs_in_the_image(container: Container, workdir: Path) -> None:
