@@ -264,8 +264,35 @@ def lap_nan(a):  # type: ignore[no-untyped-def]
     return out
 
 
+def lap_forgot_centre(a):  # type: ignore[no-untyped-def]
+    return model.laplacian(a) + 8.0 * a[1:-1, 1:-1]
+
+
+def lap_five_point(a):  # type: ignore[no-untyped-def]
+    """The course's own stencil, the other lab's: centre -4 and the four nearest."""
+    return (a[:-2, 1:-1] + a[2:, 1:-1] + a[1:-1, :-2] + a[1:-1, 2:]) - 4.0 * a[1:-1, 1:-1]
+
+
+def lap_nw_typed_as_n(a):  # type: ignore[no-untyped-def]
+    """A slice that keeps the shape but points at the wrong neighbour."""
+    return model.laplacian(a) - a[:-2, :-2] + a[:-2, 1:-1]
+
+
+def lap_slice_one_short(a):  # type: ignore[no-untyped-def]
+    return a[:-2, 1:-1] + a[2:, 1:] - 8.0 * a[1:-1, 1:-1]
+
+
+def lap_float64_scalar(a):  # type: ignore[no-untyped-def]
+    return model.laplacian(a) * np.float64(1.0)
+
+
 @pytest.mark.parametrize(("fn", "message"), [
     (lap_centre_minus_4, "centre weight of -4 instead of -8"),
+    (lap_forgot_centre, "centre weight of 0 instead of -8"),
+    (lap_five_point, "that is the 5-point stencil"),
+    (lap_nw_typed_as_n, "weights NW 0, N 2 where the model has NW 1, N 1"),
+    (lap_slice_one_short, "slices do not all have the interior's shape"),
+    (lap_float64_scalar, r"np.float64\(8.0\) \* a, promotes it"),
     (lap_writes_frame, "modified its input"),
     (lap_float64, "dtype float64, expected float32"),
     (lap_padded, "padded shape"),
@@ -392,6 +419,12 @@ def test_notebook_1_checks(capsys: pytest.CaptureFixture[str]) -> None:
     assert checks.check_time_ms(time_ms) is True
     with pytest.raises(checks.CheckFailed, match="seconds"):
         checks.check_time_ms(time_seconds)
+
+    def time_total_ms(fn, *args, number=10):  # type: ignore[no-untyped-def]
+        return 1e3 * timeit.timeit(lambda: fn(*args), number=number)  # forgot / number
+
+    with pytest.raises(checks.CheckFailed, match="total of all 12 calls"):
+        checks.check_time_ms(time_total_ms)
     assert checks.check_peak_bytes(peak) is True
     with pytest.raises(checks.CheckFailed, match="two live 8 MB arrays measured"):
         checks.check_peak_bytes(current)

@@ -75,7 +75,8 @@ def array_problem(got: Any, expected: np.ndarray, what: str, tol: float,
         return f"{what} has shape {arr.shape}, expected {expected.shape}{hint}"
     if arr.dtype != expected.dtype:
         return (f"{what} has dtype {arr.dtype}, expected {expected.dtype} "
-                "(a Python float constant or np.zeros without dtype= promotes it)")
+                "(np.zeros/np.empty without dtype=, or a NumPy float64 scalar such as "
+                "np.float64(8.0) * a, promotes it; a plain Python float like 8.0 does not)")
     bad = ~np.isfinite(arr)
     if bad.any():
         i, j = np.argwhere(bad)[0]
@@ -111,14 +112,54 @@ def _changed(before: np.ndarray, after: Any, what: str) -> str | None:
             "compute into a new array instead of writing into the input")
 
 
-def _centre_hint(got: np.ndarray, expected: np.ndarray, a: np.ndarray) -> str:
-    """If got - expected is a constant times the centre values, name the wrong centre weight."""
-    delta = got.astype(np.float64) - expected.astype(np.float64)
-    centre = a[1:-1, 1:-1].astype(np.float64)
-    scale = float(np.dot(delta.ravel(), centre.ravel()) / max(np.dot(centre.ravel(), centre.ravel()), 1e-30))
-    if abs(scale) > 0.5 and np.abs(delta - scale * centre).max() < 1e-3:
-        return f"; it looks like a centre weight of {-8.0 + scale:g} instead of -8"
-    return ""
+#: The nine cells of a 3x3 stencil, by (row offset, column offset), in the lesson's words.
+NEIGHBOURS = {(-1, -1): "NW", (-1, 0): "N", (-1, 1): "NE", (0, -1): "W", (0, 0): "centre",
+              (0, 1): "E", (1, -1): "SW", (1, 0): "S", (1, 1): "SE"}
+
+
+def stencil_of(got: np.ndarray, a: np.ndarray) -> dict[str, float] | None:
+    """The 3x3 weights that an answer applied to padded ``a``, if it is a stencil at all:
+    the least-squares fit of ``got`` by the nine shifted interiors, None if it fits badly."""
+    rows, cols = a.shape[0] - 2, a.shape[1] - 2
+    if got.shape != (rows, cols):
+        return None
+    shifts = np.stack([a[1 + di:rows + 1 + di, 1 + dj:cols + 1 + dj].astype(np.float64).ravel()
+                       for di, dj in NEIGHBOURS], axis=1)
+    target = got.astype(np.float64).ravel()
+    weights, *_ = np.linalg.lstsq(shifts, target, rcond=None)
+    if np.abs(shifts @ weights - target).max() > 1e-3:
+        return None
+    return {name: round(float(w), 3) + 0.0 for name, w in zip(NEIGHBOURS.values(), weights,
+                                                              strict=True)}
+
+
+def _stencil_hint(got: np.ndarray, a: np.ndarray, stencil: model.Stencil = model.STENCIL_9) -> str:
+    """Which weights of the answer's stencil are wrong, named as the lesson names the
+    neighbours (a slice that keeps the shape but points at the wrong neighbour, a forgotten
+    or wrong centre, the 5-point stencil instead of the school's 9-point one)."""
+    weights = stencil_of(got, a)
+    if weights is None:
+        return ""
+    expected = {name: float(stencil[di + 1][dj + 1]) for (di, dj), name in NEIGHBOURS.items()}
+    if weights == {name: float(w) for name, w in zip(NEIGHBOURS.values(),
+                                                      np.ravel(model.STENCIL_5), strict=True)}:
+        return ("; that is the 5-point stencil (centre -4, N, S, E, W): this lab uses the "
+                "school's 9-point one (centre -8, all eight neighbours 1)")
+    wrong = [f"{name} {weights[name]:g}" for name in NEIGHBOURS.values()
+             if abs(weights[name] - expected[name]) > 1e-3]
+    if wrong == [f"centre {weights['centre']:g}"]:
+        return f"; it looks like a centre weight of {weights['centre']:g} instead of " \
+               f"{expected['centre']:g}"
+    return (f"; your result is a stencil with weights {', '.join(wrong)} where the model has "
+            + ", ".join(f"{name} {expected[name]:g}" for name in NEIGHBOURS.values()
+                        if abs(weights[name] - expected[name]) > 1e-3)
+            + ": check the slice of each")
+
+
+def _slices_problem(exc: ValueError) -> str:
+    """NumPy's broadcast error, in the lesson's words."""
+    return (f"your slices do not all have the interior's shape ({exc}): each of the nine must "
+            "be a[1+di : rows+1+di, 1+dj : cols+1+dj] for its neighbour (di, dj)")
 
 
 # --- notebook 1: measuring -------------------------------------------------------------
@@ -132,16 +173,18 @@ def check_time_ms(time_ms: Fn, *, raise_on_failure: bool = True) -> bool:
         calls.append(seconds)
         time.sleep(seconds)
 
-    got = time_ms(sleepy, 0.004, number=5)
+    number = 12  # a total of 12 calls (>= 48 ms) can never pass for one call's time
+    got = time_ms(sleepy, 0.004, number=number)
     if not isinstance(got, (int, float, np.floating)):
         return _fail(name, f"returned a {type(got).__name__}, expected a number of milliseconds",
                      raise_on_failure)
-    if len(calls) < 5:
-        return _fail(name, f"called the function {len(calls)} times, expected number=5 calls",
-            raise_on_failure)
+    if len(calls) < number:
+        return _fail(name, f"called the function {len(calls)} times, expected number={number} "
+                     "calls", raise_on_failure)
     if not 3.5 <= float(got) <= 40.0:
         hint = " (seconds? multiply by 1000)" if float(got) < 0.1 else ""
-        hint = hint or (" (total of all calls? divide by number)" if float(got) > 15 else "")
+        hint = hint or (f" (the total of all {number} calls? divide by number)"
+                        if float(got) >= number * 3.5 else "")
         return _fail(name, f"a 4 ms sleep measured {float(got):.4g} ms per call{hint}", raise_on_failure)
     return _ok(name, f"a 4 ms sleep measured {float(got):.2f} ms per call")
 
@@ -230,13 +273,18 @@ def check_laplacian(laplacian: Fn, *, raise_on_failure: bool = True) -> bool:
     name = "check_laplacian"
     u, _ = seeded_state()
     before = u.copy()
-    got = laplacian(u)
+    try:
+        got = laplacian(u)
+    except ValueError as exc:
+        if "broadcast" not in str(exc):
+            raise
+        return _fail(name, _slices_problem(exc), raise_on_failure)
     expected = model.laplacian(before)
     problem = _changed(before, u, "array")
     if problem is None:
         problem = array_problem(got, expected, "the Laplacian", ONE_STEP_TOL)
         if problem is not None and "value at" in problem:
-            problem += _centre_hint(np.asarray(got), expected, before)
+            problem += _stencil_hint(np.asarray(got), before)
     return _verdict(name, problem, f"{expected.shape[0]}x{expected.shape[1]} interior, float32, input untouched", raise_on_failure)
 
 
@@ -421,8 +469,8 @@ def check_jax_laplacian(laplacian: Fn, *, generic: bool = False, raise_on_failur
         label = "the 9-point" if stencil == model.STENCIL_9 else "the 5-point"
         problem = _jax_problem(got, "laplacian") or array_problem(got, expected, f"{label} Laplacian",
                                                                   ONE_STEP_TOL)
-        if problem is not None and "value at" in problem and stencil == model.STENCIL_9:
-            problem += _centre_hint(np.asarray(got), expected, u)
+        if problem is not None and "value at" in problem:
+            problem += _stencil_hint(np.asarray(got), u, stencil)
         if problem is not None:
             return _fail(name, problem, raise_on_failure)
     kinds = "9-point and 5-point weights" if generic else "nine terms"
@@ -522,7 +570,7 @@ def check_torch_laplacian(laplacian: Fn, device: Any = "cpu", *, raise_on_failur
         expected = model.laplacian(u)
         problem = array_problem(to_host(got), expected, "the Laplacian", ONE_STEP_TOL)
         if problem is not None and "value at" in problem:
-            problem += _centre_hint(to_host(got), expected, u)
+            problem += _stencil_hint(to_host(got), u)
     return _verdict(name, problem, f"a {tuple(got.shape)} tensor on {got.device}", raise_on_failure)
 
 
