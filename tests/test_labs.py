@@ -502,6 +502,8 @@ def test_jax_checks() -> None:
         checks.check_jax_power(jax.jit(power_loop))
     with pytest.raises(checks.CheckFailed, match="not jitted"):
         checks.check_jax_power(power_loop)
+    with pytest.raises(checks.CheckFailed, match="never an array: static_argnums gives"):
+        checks.check_jax_power(jax.jit(power_loop, static_argnums=0))  # the array made static
 
     coefficients = checks.CHECK_PARAMS.coefficients()
 

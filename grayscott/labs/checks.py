@@ -369,9 +369,34 @@ def _traced(fn: Fn, check: str, *args: Any, static: tuple[int, ...] = ()) -> Any
         return jax.jit(fn, static_argnums=static)(*args)
     except NotImplementedError:
         raise
-    except (TypeError, jax.errors.JAXTypeError, jax.errors.ConcretizationTypeError) as exc:
+    except (TypeError, ValueError, jax.errors.JAXTypeError,
+            jax.errors.ConcretizationTypeError) as exc:
+        words = _jax_in_words(exc)
+        if words is None and isinstance(exc, ValueError):
+            raise
         first = str(exc).strip().splitlines()[0]
-        raise CheckFailed(f"{check}: your function cannot be traced by jax.jit: {first}") from None
+        raise CheckFailed(f"{check}: your function cannot be traced by jax.jit: "
+                          f"{words or first}") from None
+
+
+def _jax_in_words(exc: Exception) -> str | None:
+    """The tracing errors students meet, said as the lesson says them (None: not one of them)."""
+    import jax
+
+    text = str(exc)
+    if "Non-hashable static arguments" in text:
+        return ("a static argument must be a plain Python value such as the number n, never an "
+                "array: static_argnums gives the position of n, not of the array")
+    if isinstance(exc, jax.errors.TracerIntegerConversionError):
+        return ("a traced value was used as a Python int (range(steps), int(x), a[x]): make that "
+                "argument static (static_argnums) or loop with jax.lax.fori_loop")
+    if isinstance(exc, jax.errors.TracerBoolConversionError):
+        return ("Python's if/while looked at a traced value: use jnp.where, or jax.lax.cond / "
+                "jax.lax.fori_loop")
+    if isinstance(exc, jax.errors.ConcretizationTypeError):
+        return ("a traced value was needed as a concrete number here: make it static "
+                "(static_argnums) or keep it inside jax.numpy / jax.lax operations")
+    return None
 
 
 def check_jax_set_frame(set_frame: Fn, *, raise_on_failure: bool = True) -> bool:
@@ -401,9 +426,14 @@ def check_jax_power(power: Fn, *, raise_on_failure: bool = True) -> bool:
     x = jnp.arange(1.0, 5.0, dtype=jnp.float32)  # explicit: another library may have enabled x64
     try:
         got = power(x, 3)
-    except (jax.errors.ConcretizationTypeError, jax.errors.TracerIntegerConversionError, TypeError) as exc:
-        first = str(exc).strip().splitlines()[0]
-        return _fail(name, f"n is traced, so range(n) cannot run: make n static ({first})", raise_on_failure)
+    except (jax.errors.ConcretizationTypeError, jax.errors.TracerIntegerConversionError,
+            TypeError):
+        return _fail(name, "n is traced, so range(n) cannot run: make n static "
+                     "(static_argnums=1, the position of n)", raise_on_failure)
+    except ValueError as exc:
+        if (words := _jax_in_words(exc)) is None:
+            raise
+        return _fail(name, words, raise_on_failure)
     if not hasattr(power, "lower"):
         return _fail(name, "power is not jitted: wrap it with jax.jit(..., static_argnums=...)",
             raise_on_failure)
