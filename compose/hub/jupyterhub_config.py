@@ -74,6 +74,11 @@ except docker.errors.DockerException as exc:
 GslabSpawner.profiles = profiles_from_env(
     env, gpu_available(env.get("GSLAB_HUB_GPU", "auto"), docker_info=docker_info))
 c.JupyterHub.spawner_class = GslabSpawner
+# Spawns and stops side by side (DockerSpawner's own default is one at a time).
+GslabSpawner.docker_threads = int(os.environ.get("GSLAB_HUB_DOCKER_THREADS", "16"))
+# A restart of the hub (a teacher changing a setting) keeps every student's lab running: the
+# default would stop and delete them all on the way down. `make hub-down` stops them itself.
+c.JupyterHub.cleanup_servers = False
 hub_name = env.get("GSLAB_HUB_NAME", "gslab-hub")
 c.DockerSpawner.network_name = hub_name
 c.DockerSpawner.use_internal_ip = True

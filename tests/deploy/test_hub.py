@@ -169,3 +169,32 @@ def test_student_signs_up_and_waits_for_a_teachers_approval(hub: Hub) -> None:
     approve = teacher.get(f"{hub.url}/hub/authorize/{student}", timeout=30)
     assert approve.status_code == 200
     assert logged_in()
+
+
+def test_a_hub_restart_keeps_every_lab_and_its_kernel(hub: Hub) -> None:
+    """``docker restart`` of the hub (a teacher changing a setting): the students' labs keep
+    running, come back behind the proxy, and their kernels still hold their variables (the
+    hub does not clean its servers up on the way down)."""
+    user = "student2"
+    assert hub.api("POST", f"/users/{user}").status_code == 201
+    assert hub.api("POST", f"/users/{user}/server").status_code in (201, 202)
+    wait_for(lambda: server_ready(hub, user), 180, f"{user}'s server\n{hub.logs()}", 0.1)
+    kernel = requests.post(f"{hub.url}/user/{user}/api/kernels", timeout=60, json={},
+                           headers={"Authorization": f"token {hub.token}"})
+    assert kernel.status_code == 201, kernel.text
+    ws_url = f"ws://{hub.url.split('://')[1]}/user/{user}/api/kernels/{kernel.json()['id']}/channels"
+    assert "set" in asyncio.run(execute(ws_url, hub.token, "x = 41 + 1\nprint('set')"))
+
+    run("docker", "restart", hub.name)
+
+    def hub_answers() -> bool:
+        try:
+            return hub.api("GET", "/").status_code == 200
+        except requests.RequestException:
+            return False
+
+    wait_for(hub_answers, 120, f"the hub after its restart\n{hub.logs()}")
+    wait_for(lambda: server_ready(hub, user), 120, f"{user}'s server after the restart")
+    assert "x is 42" in asyncio.run(execute(ws_url, hub.token, "print('x is', x)"))
+    assert hub.api("DELETE", f"/users/{user}/server").status_code in (202, 204)
+    wait_for(lambda: not hub.api("GET", f"/users/{user}").json()["servers"], 120, "stop")
