@@ -195,6 +195,12 @@ def test_a_hub_restart_keeps_every_lab_and_its_kernel(hub: Hub) -> None:
 
     wait_for(hub_answers, 120, f"the hub after its restart\n{hub.logs()}")
     wait_for(lambda: server_ready(hub, user), 120, f"{user}'s server after the restart")
+
+    def routed() -> bool:  # the proxy restarted with the hub: its route comes back
+        return requests.get(f"{hub.url}/user/{user}/api/status", timeout=30,
+                            headers={"Authorization": f"token {hub.token}"}).status_code == 200
+
+    wait_for(routed, 120, f"{user}'s route through the proxy after the restart")
     assert "x is 42" in asyncio.run(execute(ws_url, hub.token, "print('x is', x)"))
     assert hub.api("DELETE", f"/users/{user}/server").status_code in (202, 204)
     wait_for(lambda: not hub.api("GET", f"/users/{user}").json()["servers"], 120, "stop")
