@@ -36,3 +36,13 @@ def run_app(app: Callable[[], object]) -> NoReturn:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
     sys.exit(0)
+
+
+def run_script(main: Callable[[list[str]], int]) -> NoReturn:
+    """``python -m`` entry of a small module command: its exit code, or our one-line error."""
+    try:
+        code = main(sys.argv[1:])
+    except GrayScottError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    sys.exit(code)

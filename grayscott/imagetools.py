@@ -111,8 +111,6 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except GrayScottError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    from grayscott.console import run_script
+
+    run_script(main)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -148,7 +148,7 @@ def main(argv: list[str]) -> int:
         print("\n".join(v.name for v in variants() if not v.internal))
     elif command == "show" and len(argv) == 2:
         v = get(argv[1])
-        print(json.dumps({**v.__dict__, "name": v.name, "image": v.image,
+        print(json.dumps({**asdict(v), "name": v.name, "image": v.image,
                           "parent_image": v.parent_image, "layers": v.layers}, indent=2))
     elif command == "bake" and len(argv) <= 2:
         print(json.dumps(bake_definition(argv[1] if len(argv) == 2 else None), indent=2))
@@ -161,11 +161,9 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    from grayscott.console import run_script
+
+    run_script(main)
 
 
 def servers() -> dict[str, Server]:

@@ -79,3 +79,15 @@ def test_server_flavours_say_how_to_reach_them() -> None:
     assert (jupyter.secret_env, jupyter.port_env, jupyter.health) == (
         "JUPYTER_TOKEN", "JUPYTER_PORT", "/api")
     assert variants.get("cpu-light").server is None
+
+
+def test_show_prints_a_variant_as_json() -> None:
+    import json
+    import subprocess
+    import sys
+
+    shown = subprocess.run([sys.executable, "-m", "grayscott.variants", "show", "cpu-jupyter"],
+                           capture_output=True, text=True, check=True)
+    variant = json.loads(shown.stdout)
+    assert variant["server"]["secret_env"] == "JUPYTER_TOKEN"
+    assert variant["layers"] == ["base", "light", "code-server", "jupyter"]
