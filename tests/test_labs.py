@@ -7,6 +7,7 @@ Notebooks run with nbclient in a fresh kernel (the venv's Python) under
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -34,6 +35,12 @@ NEEDS = {"cpu/4_": ("numba", "numba-parallel"), "cpu/5_": ("jax-3x3",), "cpu/6_"
 MPI_NOTEBOOKS = ("scale/1_",)
 #: What a solution's output must show when it ends with something else than a comparison.
 EXPECTED_OUTPUT = {"scale/3_": ("measured here: numpy ",)}
+#: What a notebook's prose claims about what it measures, as a pattern its output must match
+#: (claims about speed are printed from the notebook's own timings instead, never asserted).
+PROSE_CLAIMS = {
+    # "XLA first copies every shifted slice out of the buffer": more loop fusions in place
+    "cpu/6_": (r"in place: [1-9]\d* more fusions",),
+}
 #: GPU-only backends a notebook needs: without them it must stop at its first cell with NeedsGPU.
 GPU_ONLY = {"gpu/2_": ("cupy", "cupy-fused"), "gpu/4_": ("cupynumeric",)}
 TIME_LIMIT_S = 60
@@ -154,6 +161,8 @@ def test_solution_notebook_runs(solution: Path, tmp_path: Path, monkeypatch: pyt
     assert "NOT YET" not in text
     for expected in _lookup(EXPECTED_OUTPUT, solution) or (": agree",):
         assert expected in text, f"{expected!r} is not in the output"
+    for claim in _lookup(PROSE_CLAIMS, solution):
+        assert re.search(claim, text), f"the prose's claim {claim!r} does not hold here:\n{text}"
 
 
 def first_gap(nb: object) -> int:
