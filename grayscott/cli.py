@@ -41,6 +41,8 @@ AUTO_ORDER = ("cupy-fused", "numba-blocked", "numba-parallel", "jax-3x3", "numpy
 Rows = Annotated[int, typer.Option("--rows", "-r", help="Grid rows (without the boundary frame).")]
 Cols = Annotated[int, typer.Option("--cols", "-c", help="Grid columns.")]
 Dtype = Annotated[str, typer.Option(help="float32 (the school's) or float64.")]
+ReportDir = Annotated[Path, typer.Option("--output-dir", help="Where the JSON + Markdown go.")]
+Save = Annotated[bool, typer.Option(help="Write the report files.")]
 #: The model's defaults (the school's run): the options below start from them.
 DEFAULT = Params()
 
@@ -185,9 +187,8 @@ def bench(
     dtype: Dtype = DEFAULT.dtype,
     min_seconds: Annotated[float, typer.Option(help="Seconds of timing per backend.")] = 2.0,
     repeat: Annotated[int, typer.Option(help="Timings per backend (the median counts).")] = 3,
-    output_dir: Annotated[Path, typer.Option(help="Where the JSON + Markdown go.")] = Path(
-        "benchmarks"),
-    save: Annotated[bool, typer.Option(help="Write the report files.")] = True,
+    output_dir: ReportDir = Path("benchmarks"),
+    save: Save = True,
     full: Annotated[bool, typer.Option("--full", hidden=True,
                                        help="The same as grayscott bench-full.")] = False,
     frames: Annotated[int, typer.Option("--frames", "-n", hidden=True)] = 1000,
@@ -237,9 +238,8 @@ def bench_full(
     scratch: Annotated[Path | None, typer.Option(help=(
         "Directory for the HDF5 files (removed afterwards; default: the system temporary "
         "directory). Its disk is part of what is measured."))] = None,
-    output_dir: Annotated[Path, typer.Option(help="Where the JSON + Markdown go.")] = Path(
-        "benchmarks"),
-    save: Annotated[bool, typer.Option(help="Write the report files.")] = True,
+    output_dir: ReportDir = Path("benchmarks"),
+    save: Save = True,
 ) -> None:
     """The school's whole run (--frames x --steps, every frame written to HDF5) against
     computing alone and writing alone: does the writing hide behind the computing?"""
