@@ -8,7 +8,9 @@ machine (issue #12: a dry run passed here and failed there). A test that needs o
 itself (a stand-in on PATH), or, for the GPU, carries the ``gpu`` marker.
 
 ``GRAYSCOTT_REQUIRE_BACKENDS`` (comma list, set by .ci/run and on the GPU machine) turns
-"backend unavailable" from a skip into a failure, so CI cannot silently test less.
+"backend unavailable" from a skip into a failure, so CI cannot silently test less. A target's
+name in it (``cpu``, ``gpu``) stands for that target's ``require_backends`` in the variant
+table, so the list of what an image must run is written once.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from grayscott import backends, hardware
+from grayscott import backends, hardware, variants
 
 #: Programs the unit suite must not find: container engines, Apptainer, Slurm, the GPU's tool.
 HIDDEN_PROGRAMS = ("docker", "dockerd", "containerd", "podman", "apptainer", "singularity",
@@ -32,7 +34,18 @@ ENGINE_SUITES = ("images", "launcher", "deploy")
 #: Where an engine's client would look for its daemon: nowhere.
 NO_DAEMON = "unix:///nonexistent/gslab-unit-tests.sock"
 
-REQUIRED = {n.strip() for n in os.environ.get("GRAYSCOTT_REQUIRE_BACKENDS", "").split(",") if n.strip()}
+
+
+def required_backends(spec: str) -> set[str]:
+    """The backends a ``GRAYSCOTT_REQUIRE_BACKENDS`` value names, targets expanded."""
+    targets = {v.target: v.require_backends for v in variants.variants()}
+    names: set[str] = set()
+    for item in filter(None, (n.strip() for n in spec.split(","))):
+        names.update(targets.get(item, (item,)))
+    return names
+
+
+REQUIRED = required_backends(os.environ.get("GRAYSCOTT_REQUIRE_BACKENDS", ""))
 
 
 def use_backend(name: str) -> None:

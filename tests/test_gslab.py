@@ -39,6 +39,8 @@ def one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) ->
     ("podman", ["podman run", "--publish 127.0.0.1:9999:8888", "gray-scott-lab:cpu-jupyter"]),
     ("apptainer", ["apptainer run --containall", "--env JUPYTER_PORT=9999",
                    "gray-scott-lab_cpu-jupyter.sif"]),
+    ("singularity", ["singularity run --containall", "--env JUPYTER_PORT=9999",
+                     "gray-scott-lab_cpu-jupyter.sif"]),
     ("local", ["-m jupyterlab", "--port=9999", "JUPYTER_TOKEN="]),
 ])
 def test_dry_run_prints_the_engine_command(runtime: str, expected: list[str], tmp_path: Path) -> None:
@@ -165,11 +167,13 @@ def test_auto_dry_run_says_which_runtime_and_why(tmp_path: Path) -> None:
     assert "-m jupyterlab" in result.stdout
     note = " ".join(result.stderr.split())
     assert note.startswith("auto: local (docker: docker is not installed; podman: podman is "
-                           "not installed; apptainer: apptainer is not installed)"), note
+                           "not installed; apptainer: apptainer is not installed; singularity: "
+                           "singularity is not installed)"), note
 
 
 @pytest.mark.parametrize("runtime, gpu_option", [
-    ("docker", "--gpus all"), ("podman", "--device nvidia.com/gpu=all"), ("apptainer", "--nv")])
+    ("docker", "--gpus all"), ("podman", "--device nvidia.com/gpu=all"), ("apptainer", "--nv"),
+    ("singularity", "--nv")])
 def test_gpu_dry_run_without_a_gpu_shows_the_gpu_command(runtime: str, gpu_option: str,
                                                          tmp_path: Path) -> None:
     """A teacher preparing the GPU day on a laptop: the command the GPU machine will run,
@@ -264,7 +268,8 @@ def test_rootless_podman_refuses_a_port_mapping(monkeypatch: pytest.MonkeyPatch)
 
 @pytest.mark.parametrize("runtime, variable", [
     ("docker", "JUPYTER_TOKEN"), ("podman", "JUPYTER_TOKEN"),
-    ("apptainer", "APPTAINERENV_JUPYTER_TOKEN"), ("local", "JUPYTER_TOKEN")])
+    ("apptainer", "APPTAINERENV_JUPYTER_TOKEN"), ("singularity", "SINGULARITYENV_JUPYTER_TOKEN"),
+    ("local", "JUPYTER_TOKEN")])
 def test_the_token_never_appears_in_the_command_line(runtime: str, variable: str,
                                                     tmp_path: Path) -> None:
     """``ps`` shows every user the command lines of a shared login node: the token travels

@@ -91,3 +91,26 @@ def test_show_prints_a_variant_as_json() -> None:
     variant = json.loads(shown.stdout)
     assert variant["server"]["secret_env"] == "JUPYTER_TOKEN"
     assert variant["layers"] == ["base", "light", "code-server", "jupyter"]
+
+
+def test_required_backends_name_a_target_for_its_table_list() -> None:
+    """.ci/run asks for "cpu,torch": the cpu images' list from the table, plus torch."""
+    from tests.conftest import required_backends
+
+    cpu = next(v for v in variants.variants() if v.target == "cpu")
+    asked = required_backends(" cpu, torch ,")
+    assert asked == {*cpu.require_backends, "torch"}
+    assert {"numpy", "numba-blocked", "jax-3x3"} <= asked and "cupy" not in asked
+    assert required_backends("numpy") == {"numpy"} and required_backends("") == set()
+
+
+def test_a_runtime_is_one_module_and_one_registry_line() -> None:
+    """Every registered runtime is found by name, in its own module named after it, and
+    ``--runtime auto`` considers every one."""
+    from grayscott.launcher import registry
+
+    modules = {cls.__module__ for cls in registry.RUNTIMES.values()}
+    assert len(modules) == len(registry.RUNTIMES)
+    for name, cls in registry.RUNTIMES.items():
+        assert registry.create(name).name == name and cls.__module__.endswith(name)
+    assert set(registry.AUTO_ORDER) == set(registry.RUNTIMES)

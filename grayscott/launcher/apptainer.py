@@ -34,7 +34,7 @@ class ApptainerRuntime(Runtime):
         probe = subprocess.run([self.program, "--version"], capture_output=True, text=True,
                                check=False)
         if probe.returncode != 0:
-            return f"apptainer does not run: {probe.stderr.strip()[:160]}"
+            return f"{self.program} does not run: {probe.stderr.strip()[:160]}"
         return None
 
     @staticmethod

@@ -14,15 +14,17 @@ from grayscott.launcher.docker import DockerRuntime
 from grayscott.launcher.local import LocalRuntime
 from grayscott.launcher.podman import PodmanRuntime
 from grayscott.launcher.runtime import Runtime
+from grayscott.launcher.singularity import SingularityRuntime
 
 RUNTIMES: dict[str, type[Runtime]] = {
     "docker": DockerRuntime,
     "podman": PodmanRuntime,
     "apptainer": ApptainerRuntime,
+    "singularity": SingularityRuntime,
     "local": LocalRuntime,
 }
 #: ``--runtime auto`` takes the first usable one
-AUTO_ORDER = ("docker", "podman", "apptainer", "local")
+AUTO_ORDER = ("docker", "podman", "apptainer", "singularity", "local")
 
 
 def create(name: str) -> Runtime:

@@ -1,6 +1,6 @@
 """``gslab`` driving the real engines on the built images (``make test-launcher``).
 
-Runtimes from GSLAB_TEST_RUNTIMES (docker, podman, apptainer); needs cpu-light and
+Runtimes from GSLAB_TEST_RUNTIMES (docker, podman, apptainer, singularity); needs cpu-light and
 cpu-jupyter built for them (and the .sif files for apptainer).
 """
 
@@ -17,11 +17,12 @@ from pathlib import Path
 import h5py
 import pytest
 
+from grayscott.launcher import registry
 from tests.images.conftest import free_port
 from tests.test_gslab import gslab
 
 RUNTIMES = [r.strip() for r in os.environ.get("GSLAB_TEST_RUNTIMES", "docker").split(",") if r]
-SERVING = [r for r in RUNTIMES if r in ("docker", "podman")]
+SERVING = [r for r in RUNTIMES if registry.RUNTIMES[r].stores_images]  # detached servers
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
