@@ -26,6 +26,8 @@ class Server:
     secret_env: str
     health: str
     open: str
+    #: arguments the server needs to run as root (Jupyter refuses root unless told)
+    root_args: tuple[str, ...] = ()
 
     def url(self, host_port: int, secret: str) -> str:
         return f"http://127.0.0.1:{host_port}{self.open.format(secret=secret)}"
@@ -100,7 +102,8 @@ def variants() -> tuple[Variant, ...]:
                             **({"LAYER_LOCK": fspec["lock"].format(target=target)}
                                if "lock" in fspec else {})},
                 server=Server(fspec["port"], fspec["port_env"], fspec["secret_env"],
-                              fspec["health"], fspec["open"]) if "health" in fspec else None,
+                              fspec["health"], fspec["open"], tuple(fspec.get("root_args", ())))
+                if "health" in fspec else None,
                 layer_lock=fspec["lock"].format(target=target) if "lock" in fspec else None))
     return tuple(result)
 

@@ -157,8 +157,8 @@ def run(
                          name=f"gslab-{variant.name}-{secrets.token_hex(3)}")
     spec.env.update(extra_env)
     spec.user = container_user(workdir, must_write=server is not None and not dry_run)
-    if flavour == "jupyter" and runtime.runs_as_spec_user and spec.user.startswith("0:"):
-        spec.args.append("--ServerApp.allow_root=True")
+    if server is not None and runtime.runs_as_spec_user and spec.user.startswith("0:"):
+        spec.args += server.root_args
     url = health = ""
     if server is not None and port is not None:
         secret = secrets.token_hex(24)
