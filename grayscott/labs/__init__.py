@@ -1,4 +1,5 @@
-"""Support code for the lab notebooks (labs/): grid size, check cells, comparisons.
+"""Support code for the lab notebooks (labs/): grid size, check cells, comparisons, charts of
+repeated timings (``timing``).
 
 The notebooks run in three places: a student's JupyterLab (the school's full 1080 x 1920
 grid, so that timings mean something), a quick pass on a laptop (``small``) and CI
@@ -13,17 +14,21 @@ from grayscott.labs.checks import CheckFailed
 from grayscott.labs.compare import Comparison, compare_result, compare_with_backend
 from grayscott.labs.gpu import NeedsGPU, require_gpu
 from grayscott.labs.size import SIZES, by_size, grid_size, lab_params, size_name
+from grayscott.labs.timing import Timings, repeat, show
 
 __all__ = [
     "SIZES",
     "CheckFailed",
     "Comparison",
     "NeedsGPU",
+    "Timings",
     "by_size",
     "compare_result",
     "compare_with_backend",
     "grid_size",
     "lab_params",
+    "repeat",
     "require_gpu",
+    "show",
     "size_name",
 ]

@@ -1,0 +1,67 @@
+"""The labs' repeated timings: interleaved runs, per-call division, medians, the chart."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest
+
+from grayscott.labs import timing
+
+
+class Clock:
+    """A clock that only the timed work moves: each case advances it by its own cost."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.calls: list[str] = []
+
+    def work(self, name: str, cost: float):
+        def call() -> None:
+            self.calls.append(name)
+            self.now += cost
+        return call
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr(timing.time, "perf_counter", lambda: fake.now)
+    return fake
+
+
+def test_runs_are_interleaved_after_one_warm_up_each(clock: Clock) -> None:
+    timing.repeat({"a": clock.work("a", 1.0), "b": clock.work("b", 2.0)}, runs=3)
+    assert clock.calls == ["a", "b"] + ["a", "b"] * 3
+
+
+def test_time_is_per_call_and_per_unit_each_case_its_own(clock: Clock) -> None:
+    t = timing.repeat({"loop": clock.work("loop", 8.0), "slices": clock.work("slices", 0.5)},
+                      runs=3, number={"slices": 4}, per={"loop": 4, "slices": 100}, what="cell")
+    assert t.seconds["loop"] == [2.0, 2.0, 2.0]  # 8 s per call / 4 cells
+    assert t.seconds["slices"] == [0.005] * 3  # 4 calls of 0.5 s / (4 x 100 cells)
+    assert t.ratio("loop", "slices") == pytest.approx(400) and t.fastest() == "slices"
+    assert clock.calls.count("slices") == 1 + 3 * 4
+
+
+def test_median_ignores_one_slow_run_and_overlap_says_no_clear_winner() -> None:
+    t = timing.Timings({"a": [1.0, 1.1, 9.0], "b": [1.05, 1.2, 1.3], "c": [3.0, 3.1, 3.2]})
+    assert t.median("a") == 1.1 and t.spread("a") == (1.0, 9.0)
+    assert t.overlap("a", "b") and not t.overlap("b", "c")
+    lines = t.lines("s")
+    assert "fastest" in lines[0] and "2.82x the fastest" in lines[2]
+
+
+def test_chart_has_a_row_per_case_and_a_log_axis_for_far_apart_cases() -> None:
+    near = timing.Timings({"x": [1e-3, 2e-3], "y": [3e-3, 4e-3]}, what="step").chart("t")
+    assert [t.get_text() for t in near.get_yticklabels()] == ["x", "y"]
+    assert near.get_xscale() == "linear" and "ms per step" in near.get_xlabel()
+    far = timing.Timings({"loop": [1.0], "numpy": [0.01]}).chart()
+    assert far.get_xscale() == "log"
+
+
+def test_bad_counts_are_refused(clock: Clock) -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        timing.repeat({"a": clock.work("a", 1.0)}, runs=0)
