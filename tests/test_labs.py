@@ -166,6 +166,33 @@ def test_solution_notebook_runs(solution: Path, tmp_path: Path, monkeypatch: pyt
         assert expected in text, f"{expected!r} is not in the output"
     for claim in _lookup(PROSE_CLAIMS, solution):
         assert re.search(claim, text), f"the prose's claim {claim!r} does not hold here:\n{text}"
+    for cell in (c for c in nb.cells if c.cell_type == "code"):
+        kinds = [o.output_type for o in cell.outputs]
+        if cell.source.lstrip().startswith("checks.check_"):  # a pass prints; no bare True
+            assert "execute_result" not in kinds, cell.source
+        if "compare_with_backend(" in cell.source or "show(repeat(" in cell.source:
+            assert any("image/png" in o.get("data", {}) for o in cell.outputs), \
+                f"no chart of the repeated timings under:\n{cell.source}"
+
+
+def test_a_wrong_answer_reads_as_one_line_in_the_notebook(tmp_path: Path) -> None:
+    """In a real kernel: a wrong answer is one line (no frames of checks.py, not twice),
+    a right one prints "correct" and leaves no ``True`` under the cell."""
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("from grayscott.labs import checks\n"
+                                  "def interior(a):\n    return a[1:-1, 1:]"),
+        nbformat.v4.new_code_cell("checks.check_interior_view(interior)"),
+        nbformat.v4.new_code_cell("checks.check_interior_view(lambda a: a[1:-1, 1:-1])"),
+    ])
+    client = nbclient.NotebookClient(nb, timeout=TIME_LIMIT_S, kernel_name="python3",
+                                     allow_errors=True,
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    wrong, right = nb.cells[1].outputs, nb.cells[2].outputs
+    assert [o.output_type for o in wrong] == ["error"] and wrong[0].ename == "CheckFailed"
+    assert len(wrong[0].traceback) == 1 and "NOT YET" in wrong[0].traceback[0]
+    assert "checks.py" not in wrong[0].traceback[0]
+    assert [o.output_type for o in right] == ["stream"] and "correct (" in right[0].text
 
 
 def first_gap(nb: object) -> int:
@@ -313,12 +340,12 @@ def lap_float64_scalar(a):  # type: ignore[no-untyped-def]
 def test_check_laplacian_rejects(fn, message: str, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(checks.CheckFailed, match=message):
         checks.check_laplacian(fn)
-    assert "NOT YET" in capsys.readouterr().out
+    assert "NOT YET" not in capsys.readouterr().out  # said once: in the exception
     assert checks.check_laplacian(fn, raise_on_failure=False) is False
 
 
 def test_check_laplacian_accepts(capsys: pytest.CaptureFixture[str]) -> None:
-    assert checks.check_laplacian(lap_right) is True
+    assert checks.check_laplacian(lap_right)
     assert "correct" in capsys.readouterr().out
 
 
@@ -360,8 +387,8 @@ def test_check_step_rejects(fn, message: str) -> None:  # type: ignore[no-untype
 
 
 def test_check_step_accepts() -> None:
-    assert checks.check_step(step_right) is True
-    assert checks.check_step(step_right, steps=3) is True
+    assert checks.check_step(step_right)
+    assert checks.check_step(step_right, steps=3)
 
 
 def test_check_numba_step() -> None:
@@ -371,7 +398,7 @@ def test_check_numba_step() -> None:
     with pytest.raises(checks.CheckFailed, match="plain Python function"):
         checks.check_numba_step(step_right)
     serial = numba.njit(_numba_step)
-    assert checks.check_numba_step(serial) is True
+    assert checks.check_numba_step(serial)
     with pytest.raises(checks.CheckFailed, match="parallel=True"):
         checks.check_numba_step(serial, parallel=True)
     wrong = numba.njit(_numba_step_wrong)
@@ -428,7 +455,7 @@ def test_notebook_1_checks(capsys: pytest.CaptureFixture[str]) -> None:
         finally:
             tracemalloc.stop()
 
-    assert checks.check_time_ms(time_ms) is True
+    assert checks.check_time_ms(time_ms)
     with pytest.raises(checks.CheckFailed, match="seconds"):
         checks.check_time_ms(time_seconds)
 
@@ -437,7 +464,7 @@ def test_notebook_1_checks(capsys: pytest.CaptureFixture[str]) -> None:
 
     with pytest.raises(checks.CheckFailed, match="total of all 12 calls"):
         checks.check_time_ms(time_total_ms)
-    assert checks.check_peak_bytes(peak) is True
+    assert checks.check_peak_bytes(peak)
     with pytest.raises(checks.CheckFailed, match="two live 8 MB arrays measured"):
         checks.check_peak_bytes(current)
 
@@ -457,13 +484,13 @@ def test_notebook_2_checks() -> None:
         out[1:-1] = x[1:-1] + d * (x[:-2] - 2 * x[1:-1] + x[1:-1])
         return out
 
-    assert checks.check_diffuse_1d(diffuse) is True
+    assert checks.check_diffuse_1d(diffuse)
     with pytest.raises(checks.CheckFailed, match="modified its input"):
         checks.check_diffuse_1d(diffuse_in_place)
     with pytest.raises(checks.CheckFailed, match=r"value at index \("):
         checks.check_diffuse_1d(diffuse_shifted)
 
-    assert checks.check_interior_view(lambda a: a[1:-1, 1:-1]) is True
+    assert checks.check_interior_view(lambda a: a[1:-1, 1:-1])
     with pytest.raises(checks.CheckFailed, match="is a copy"):
         checks.check_interior_view(lambda a: a[1:-1, 1:-1].copy())
     with pytest.raises(checks.CheckFailed, match="shape"):
@@ -475,7 +502,7 @@ def test_notebook_2_checks() -> None:
         with ThreadPoolExecutor(len(args)) as pool:
             return list(pool.map(fn, args))
 
-    assert checks.check_threaded(threaded) is True
+    assert checks.check_threaded(threaded)
     with pytest.raises(checks.CheckFailed, match="calling thread"):
         checks.check_threaded(lambda fn, args: [fn(a) for a in args])
     with pytest.raises(checks.CheckFailed, match="argument order"):
@@ -497,7 +524,7 @@ def test_jax_checks() -> None:
         a[0, :] = value
         return a
 
-    assert checks.check_jax_set_frame(set_frame) is True
+    assert checks.check_jax_set_frame(set_frame)
     with pytest.raises(checks.CheckFailed, match="immutable"):
         checks.check_jax_set_frame(set_frame_mutating)
     with pytest.raises(checks.CheckFailed, match=r"value at padded cell \(\d+, 0\)"):
@@ -509,7 +536,7 @@ def test_jax_checks() -> None:
             r = r * x
         return r
 
-    assert checks.check_jax_power(jax.jit(power_loop, static_argnums=1)) is True
+    assert checks.check_jax_power(jax.jit(power_loop, static_argnums=1))
     with pytest.raises(checks.CheckFailed, match="make n static"):
         checks.check_jax_power(jax.jit(power_loop))
     with pytest.raises(checks.CheckFailed, match="not jitted"):
@@ -533,21 +560,21 @@ def test_jax_checks() -> None:
             u, v = body(i, (u, v))
         return u, v
 
-    assert checks.check_jax_fori(repeat) is True
+    assert checks.check_jax_fori(repeat)
     with pytest.raises(checks.CheckFailed, match="fori_loop"):
         checks.check_jax_fori(repeat_python)
     with pytest.raises(checks.CheckFailed, match="after 5 steps"):
         checks.check_jax_advance(lambda u, v, n: repeat(u, v, n - 1))
-    assert checks.check_jax_advance(jax.jit(repeat)) is True
+    assert checks.check_jax_advance(jax.jit(repeat))
     with pytest.raises(checks.CheckFailed, match="expected JAX arrays"):
         checks.check_jax_advance(lambda u, v, n: tuple(np.asarray(a) for a in repeat(u, v, n)))
 
-    assert checks.check_jax_vmap(jax.vmap(model.laplacian)) is True
+    assert checks.check_jax_vmap(jax.vmap(model.laplacian))
     with pytest.raises(checks.CheckFailed, match="one Laplacian per grid"):
         checks.check_jax_vmap(lambda stack: model.laplacian(stack[0]))
 
-    assert checks.check_jax_laplacian(lambda a, w: correlate2d(a, w, mode="valid"), generic=True) is True
-    assert checks.check_jax_laplacian(model.laplacian) is True
+    assert checks.check_jax_laplacian(lambda a, w: correlate2d(a, w, mode="valid"), generic=True)
+    assert checks.check_jax_laplacian(model.laplacian)
     with pytest.raises(checks.CheckFailed, match="5-point"):
         checks.check_jax_laplacian(lambda a, w: model.laplacian(a), generic=True)
     with pytest.raises(checks.CheckFailed, match="centre weight of -9"):
@@ -568,7 +595,7 @@ def test_require_gpu_stops_with_a_clear_line(monkeypatch: pytest.MonkeyPatch,
 
 
 def test_check_device_step() -> None:
-    assert checks.check_device_step(step_right, np.asarray) is True
+    assert checks.check_device_step(step_right, np.asarray)
     with pytest.raises(checks.CheckFailed, match="value at padded cell"):
         checks.check_device_step(step_no_feed, np.asarray)
     with pytest.raises(checks.CheckFailed, match="expected a pair"):
@@ -582,7 +609,7 @@ def test_check_device_step() -> None:
                                                      model.laplacian(v), *c)
         return u2, v2
 
-    assert checks.check_device_step(torch_step, torch.tensor) is True
+    assert checks.check_device_step(torch_step, torch.tensor)
     with pytest.raises(checks.CheckFailed, match="keep the state on the device"):
         checks.check_device_step(lambda u, v, *c: tuple(a.numpy() for a in torch_step(u, v, *c)),
                                  torch.tensor)
@@ -594,8 +621,8 @@ def test_check_torch_laplacian() -> None:
     import torch.nn.functional as F
 
     weight = torch.tensor(model.STENCIL_9, dtype=torch.float32).reshape(1, 1, 3, 3)
-    assert checks.check_torch_laplacian(lambda a: F.conv2d(a[None, None], weight)[0, 0]) is True
-    assert checks.check_torch_laplacian(model.laplacian) is True
+    assert checks.check_torch_laplacian(lambda a: F.conv2d(a[None, None], weight)[0, 0])
+    assert checks.check_torch_laplacian(model.laplacian)
     with pytest.raises(checks.CheckFailed, match="batch and channel axes"):
         checks.check_torch_laplacian(lambda a: F.conv2d(a[None, None], weight))
     with pytest.raises(checks.CheckFailed, match=r"expected a torch\.Tensor"):
@@ -621,7 +648,7 @@ def test_jax_gpu_day_checks() -> None:
             return u.at[1:-1, 1:-1].set(un), v.at[1:-1, 1:-1].set(vn)
         return lax.fori_loop(0, steps, body, (u, v))
 
-    assert checks.check_jax_batch(jax.vmap(advance, in_axes=(0, 0, 0, 0, None))) is True
+    assert checks.check_jax_batch(jax.vmap(advance, in_axes=(0, 0, 0, 0, None)))
     same = jax.vmap(lambda u, v, f, k, n: advance(u, v, 0.014, 0.054, n), in_axes=(0, 0, 0, 0, None))
     with pytest.raises(checks.CheckFailed, match="every grid of the batch is the same"):
         checks.check_jax_batch(same)
@@ -634,7 +661,7 @@ def test_jax_gpu_day_checks() -> None:
         (u, v), vs = lax.scan(one, (u, v), length=frames)
         return u, v, vs
 
-    assert checks.check_jax_scan_frames(run_frames) is True
+    assert checks.check_jax_scan_frames(run_frames)
     with pytest.raises(checks.CheckFailed, match="one interior of V per frame"):
         checks.check_jax_scan_frames(lambda u, v, f, n: (*run_frames(u, v, f, n)[:2],
                                                          run_frames(u, v, f, n)[0]))
@@ -646,7 +673,7 @@ def test_jax_gpu_day_checks() -> None:
 
     import jax.numpy as jnp
 
-    assert checks.check_host_frames(host_frames, jnp.asarray) is True
+    assert checks.check_host_frames(host_frames, jnp.asarray)
     with pytest.raises(checks.CheckFailed, match="NumPy array on the host"):
         checks.check_host_frames(lambda *a: run_frames(*a)[2], jnp.asarray)
     with pytest.raises(checks.CheckFailed, match=r"frame 0: value at"):
@@ -669,7 +696,7 @@ def test_check_run_to_file() -> None:
         writer.put(b.fetch_v())
         writer.close({})  # one frame only
 
-    assert checks.check_run_to_file(overlapped) is True
+    assert checks.check_run_to_file(overlapped)
     with pytest.raises(checks.CheckFailed, match=r"frames of shape \(1, 12, 17\)"):
         checks.check_run_to_file(unclosed)
     with pytest.raises(checks.CheckFailed, match="no file was written"):

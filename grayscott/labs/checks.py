@@ -33,22 +33,50 @@ ONE_STEP_TOL = 1e-5
 
 
 class CheckFailed(AssertionError):
-    """A check cell found a wrong answer; the message says what is wrong."""
+    """A check cell found a wrong answer; the message says what is wrong.
+
+    In a notebook it shows as that one line: IPython renders an exception through its
+    ``_render_traceback_`` when it has one, so the student reads no frames of this module
+    (the mistake is in their cell, not here) and no second copy of the message."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[1;31m{self}\x1b[0m"]
+
+
+class Passed:
+    """What a check returns when the answer is right: true, and silent as a cell's last
+    value (a bare ``True`` under every check cell says nothing the printed line did not)."""
+
+    def __init__(self, check: str) -> None:
+        self.check = check
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return f"Passed({self.check!r})"
+
+    def _ipython_display_(self) -> None:
+        """Display nothing: the check already printed "correct" and why."""
+
+
+#: What a check returns: ``Passed`` (true) when right; ``False`` when wrong and told not to raise.
+Verdict = bool | Passed
 
 
 def _fail(check: str, problem: str, raise_on_failure: bool) -> bool:
-    print(f"{check}: NOT YET - {problem}")
     if raise_on_failure:
-        raise CheckFailed(f"{check}: {problem}")
+        raise CheckFailed(f"{check}: NOT YET - {problem}")
+    print(f"{check}: NOT YET - {problem}")
     return False
 
 
-def _ok(check: str, detail: str) -> bool:
+def _ok(check: str, detail: str) -> Passed:
     print(f"{check}: correct ({detail})")
-    return True
+    return Passed(check)
 
 
-def _verdict(check: str, problem: str | None, detail: str, raise_on_failure: bool) -> bool:
+def _verdict(check: str, problem: str | None, detail: str, raise_on_failure: bool) -> Verdict:
     """The end of every check: what is wrong if anything, else "correct" with ``detail``."""
     if problem is not None:
         return _fail(check, problem, raise_on_failure)
@@ -164,7 +192,7 @@ def _slices_problem(exc: ValueError) -> str:
 
 # --- notebook 1: measuring -------------------------------------------------------------
 
-def check_time_ms(time_ms: Fn, *, raise_on_failure: bool = True) -> bool:
+def check_time_ms(time_ms: Fn, *, raise_on_failure: bool = True) -> Verdict:
     """``time_ms(fn, *args, number=n)`` must return the mean milliseconds per call of ``fn``."""
     name = "check_time_ms"
     calls: list[float] = []
@@ -189,7 +217,7 @@ def check_time_ms(time_ms: Fn, *, raise_on_failure: bool = True) -> bool:
     return _ok(name, f"a 4 ms sleep measured {float(got):.2f} ms per call")
 
 
-def check_peak_bytes(peak_bytes: Fn, *, raise_on_failure: bool = True) -> bool:
+def check_peak_bytes(peak_bytes: Fn, *, raise_on_failure: bool = True) -> Verdict:
     """``peak_bytes(fn, *args)`` must return the peak memory (bytes) allocated during the call."""
     name = "check_peak_bytes"
     n = 1_000_000
@@ -212,7 +240,7 @@ def check_peak_bytes(peak_bytes: Fn, *, raise_on_failure: bool = True) -> bool:
 
 # --- notebook 2: NumPy --------------------------------------------------------------------
 
-def check_diffuse_1d(diffuse_1d: Fn, *, raise_on_failure: bool = True) -> bool:
+def check_diffuse_1d(diffuse_1d: Fn, *, raise_on_failure: bool = True) -> Verdict:
     """``diffuse_1d(x, d)``: a new array, ends unchanged, inside x + d*(left - 2x + right)."""
     name = "check_diffuse_1d"
     rng = np.random.default_rng(5)
@@ -231,7 +259,7 @@ def check_diffuse_1d(diffuse_1d: Fn, *, raise_on_failure: bool = True) -> bool:
     return _ok(name, "41 points, ends kept, no loop needed")
 
 
-def check_interior_view(interior: Fn, *, raise_on_failure: bool = True) -> bool:
+def check_interior_view(interior: Fn, *, raise_on_failure: bool = True) -> Verdict:
     """``interior(a)`` must return the interior of padded ``a`` as a view (no copy)."""
     name = "check_interior_view"
     u, _ = seeded_state()
@@ -243,7 +271,7 @@ def check_interior_view(interior: Fn, *, raise_on_failure: bool = True) -> bool:
     return _verdict(name, problem, "a view: it shares memory with the grid", raise_on_failure)
 
 
-def check_threaded(threaded: Fn, *, raise_on_failure: bool = True) -> bool:
+def check_threaded(threaded: Fn, *, raise_on_failure: bool = True) -> Verdict:
     """``threaded(fn, args)`` must run ``fn(arg)`` for each arg in its own thread, results in order."""
     name = "check_threaded"
     seen: list[int] = []
@@ -268,7 +296,7 @@ def check_threaded(threaded: Fn, *, raise_on_failure: bool = True) -> bool:
 
 # --- notebook 3: the slices baseline ----------------------------------------------------
 
-def check_laplacian(laplacian: Fn, *, raise_on_failure: bool = True) -> bool:
+def check_laplacian(laplacian: Fn, *, raise_on_failure: bool = True) -> Verdict:
     """``laplacian(a)``: the nine-term Laplacian of the interior of padded ``a`` (model.laplacian)."""
     name = "check_laplacian"
     u, _ = seeded_state()
@@ -313,7 +341,7 @@ def _state_problem(result: Any, expected: tuple[np.ndarray, np.ndarray], tol: fl
     return None
 
 
-def check_step(step: Fn, *, steps: int = 1, raise_on_failure: bool = True, name: str = "check_step") -> bool:
+def check_step(step: Fn, *, steps: int = 1, raise_on_failure: bool = True, name: str = "check_step") -> Verdict:
     """``step(u, v, du, dv, feed, kill, dt) -> (u, v)``: one step, padded, frame untouched.
 
     The result is compared with the ``numpy`` backend; ``steps`` > 1 feeds the result back,
@@ -335,7 +363,7 @@ def check_step(step: Fn, *, steps: int = 1, raise_on_failure: bool = True, name:
 
 # --- notebook 4: Numba --------------------------------------------------------------------
 
-def check_numba_step(step: Fn, *, parallel: bool = False, raise_on_failure: bool = True) -> bool:
+def check_numba_step(step: Fn, *, parallel: bool = False, raise_on_failure: bool = True) -> Verdict:
     """Like ``check_step``, and the function must be compiled by Numba (with ``parallel=True``)."""
     name = "check_numba_step"
     if not (hasattr(step, "py_func") and hasattr(step, "targetoptions")):
@@ -399,7 +427,7 @@ def _jax_in_words(exc: Exception) -> str | None:
     return None
 
 
-def check_jax_set_frame(set_frame: Fn, *, raise_on_failure: bool = True) -> bool:
+def check_jax_set_frame(set_frame: Fn, *, raise_on_failure: bool = True) -> Verdict:
     """``set_frame(a, value)``: a new JAX array, the one-cell frame set to value, a unchanged."""
     import jax.numpy as jnp
 
@@ -417,7 +445,7 @@ def check_jax_set_frame(set_frame: Fn, *, raise_on_failure: bool = True) -> bool
     return _verdict(name, problem, "pure: a new array, traceable by jit", raise_on_failure)
 
 
-def check_jax_power(power: Fn, *, raise_on_failure: bool = True) -> bool:
+def check_jax_power(power: Fn, *, raise_on_failure: bool = True) -> Verdict:
     """``power`` must be a jitted function with ``n`` static: power(x, n) = x ** n by a loop."""
     import jax
     import jax.numpy as jnp
@@ -442,7 +470,7 @@ def check_jax_power(power: Fn, *, raise_on_failure: bool = True) -> bool:
     return _verdict(name, problem, "jitted, n static, one trace per value of n", raise_on_failure)
 
 
-def check_jax_fori(repeat_step: Fn, *, raise_on_failure: bool = True) -> bool:
+def check_jax_fori(repeat_step: Fn, *, raise_on_failure: bool = True) -> Verdict:
     """``repeat_step(u, v, steps)``: ``steps`` applications of a step with ``lax.fori_loop``."""
     import jax.numpy as jnp
 
@@ -458,7 +486,7 @@ def check_jax_fori(repeat_step: Fn, *, raise_on_failure: bool = True) -> bool:
     return _verdict(name, problem, "7 steps under jit with a traced step count agree with the numpy backend", raise_on_failure)
 
 
-def check_jax_vmap(batched: Fn, *, raise_on_failure: bool = True) -> bool:
+def check_jax_vmap(batched: Fn, *, raise_on_failure: bool = True) -> Verdict:
     """``batched(stack)``: the Laplacian of each padded grid of a (batch, R+2, C+2) stack."""
     import jax.numpy as jnp
 
@@ -480,7 +508,7 @@ def check_jax_vmap(batched: Fn, *, raise_on_failure: bool = True) -> bool:
     return _verdict(name, problem, f"{len(stack)} grids, one Laplacian each", raise_on_failure)
 
 
-def check_jax_laplacian(laplacian: Fn, *, generic: bool = False, raise_on_failure: bool = True) -> bool:
+def check_jax_laplacian(laplacian: Fn, *, generic: bool = False, raise_on_failure: bool = True) -> Verdict:
     """A JAX Laplacian: ``laplacian(a)`` (nine terms) or ``laplacian(a, weights)`` (any 3x3)."""
     import jax.numpy as jnp
 
@@ -507,7 +535,7 @@ def check_jax_laplacian(laplacian: Fn, *, generic: bool = False, raise_on_failur
     return _ok(name, f"{kinds}, under jit")
 
 
-def check_jax_advance(advance: Fn, *, raise_on_failure: bool = True) -> bool:
+def check_jax_advance(advance: Fn, *, raise_on_failure: bool = True) -> Verdict:
     """``advance(u, v, steps) -> (u, v)`` in JAX: agrees with the numpy backend for 5 and 12 steps."""
     import jax.numpy as jnp
 
@@ -552,7 +580,7 @@ def _kind(a: Any) -> str:
 
 
 def check_device_step(step: Fn, to_device: Fn, *, steps: int = 3, raise_on_failure: bool = True,
-                      name: str = "check_device_step") -> bool:
+                      name: str = "check_device_step") -> Verdict:
     """``step(u, v, du, dv, feed, kill, dt) -> (u, v)`` on device arrays (CuPy, PyTorch, ...).
 
     ``to_device`` makes the inputs (``cupy.asarray``, a tensor factory...); the results must be
@@ -581,7 +609,7 @@ def check_device_step(step: Fn, to_device: Fn, *, steps: int = 3, raise_on_failu
     return _verdict(name, problem, f"{steps} step(s) on {kind} arrays agree with the numpy backend", raise_on_failure)
 
 
-def check_torch_laplacian(laplacian: Fn, device: Any = "cpu", *, raise_on_failure: bool = True) -> bool:
+def check_torch_laplacian(laplacian: Fn, device: Any = "cpu", *, raise_on_failure: bool = True) -> Verdict:
     """``laplacian(a)`` on a padded torch tensor: an (R, C) tensor on the same device."""
     import torch
 
@@ -608,7 +636,7 @@ def check_torch_laplacian(laplacian: Fn, device: Any = "cpu", *, raise_on_failur
 BATCH_PAIRS = ((0.014, 0.054), (0.022, 0.051), (0.030, 0.057))
 
 
-def check_jax_batch(batched_advance: Fn, *, raise_on_failure: bool = True) -> bool:
+def check_jax_batch(batched_advance: Fn, *, raise_on_failure: bool = True) -> Verdict:
     """``batched_advance(u, v, feeds, kills, steps)``: stacks (B, R+2, C+2), one (feed, kill) each."""
     import jax.numpy as jnp
 
@@ -643,7 +671,7 @@ def check_jax_batch(batched_advance: Fn, *, raise_on_failure: bool = True) -> bo
     return _verdict(name, problem, f"{batch} (feed, kill) pairs, {steps} steps each, agree with the numpy backend", raise_on_failure)
 
 
-def check_jax_scan_frames(run_frames: Fn, *, raise_on_failure: bool = True) -> bool:
+def check_jax_scan_frames(run_frames: Fn, *, raise_on_failure: bool = True) -> Verdict:
     """``run_frames(u, v, frames, steps_per_frame) -> (u, v, vs)`` with vs the (frames, R, C) V interiors."""
     import jax.numpy as jnp
 
@@ -669,7 +697,7 @@ def check_jax_scan_frames(run_frames: Fn, *, raise_on_failure: bool = True) -> b
 
 
 def check_host_frames(run_frames: Fn, to_device: Fn, *, raise_on_failure: bool = True,
-                      name: str = "check_host_frames") -> bool:
+                      name: str = "check_host_frames") -> Verdict:
     """``run_frames(u, v, frames, steps_per_frame)``: device state in, a host (frames, R, C) array out."""
     u0, v0 = seeded_state()
     frames, per_frame = 3, 4
@@ -686,7 +714,7 @@ def check_host_frames(run_frames: Fn, to_device: Fn, *, raise_on_failure: bool =
 
 
 def check_run_to_file(run_to_file: Fn, *, raise_on_failure: bool = True,
-                      name: str = "check_run_to_file") -> bool:
+                      name: str = "check_run_to_file") -> Verdict:
     """``run_to_file(b, path, frames, steps_per_frame)``: a loaded backend's frames into an HDF5 file.
 
     Runs it with the numpy backend on a small grid into a temporary file and reads the file
@@ -723,7 +751,7 @@ def check_run_to_file(run_to_file: Fn, *, raise_on_failure: bool = True,
 SPLITS = ((12, 1), (12, 3), (11, 3), (10, 4), (270, 4), (3, 3), (7, 2))
 
 
-def check_split_rows(split_rows: Fn, *, raise_on_failure: bool = True) -> bool:
+def check_split_rows(split_rows: Fn, *, raise_on_failure: bool = True) -> Verdict:
     """``split_rows(rows, size, rank) -> (start, stop)``: contiguous blocks in rank order, balanced."""
     name = "check_split_rows"
     for rows, size in SPLITS:
@@ -761,7 +789,7 @@ def _split_problem(rows: int, size: int, blocks: list[tuple[int, int]]) -> str |
     return None
 
 
-def check_halo_exchange(script: str, *, ranks: int = 3, raise_on_failure: bool = True) -> bool:
+def check_halo_exchange(script: str, *, ranks: int = 3, raise_on_failure: bool = True) -> Verdict:
     """``exchange_halos(comm, a, up, down)`` in ``script``, run on ``ranks`` real MPI processes.
 
     See ``grayscott.labs.halo_check``: every ghost row must hold the neighbour's edge row, the
@@ -811,7 +839,7 @@ def _rows_split_problem(a: Any, rows: int, n: int, what: str) -> str | None:
     return None
 
 
-def check_row_sharding(shard_rows: Fn, mesh: Any, *, raise_on_failure: bool = True) -> bool:
+def check_row_sharding(shard_rows: Fn, mesh: Any, *, raise_on_failure: bool = True) -> Verdict:
     """``shard_rows(a)``: ``a`` on the mesh's devices, split by rows (blocks of rows/n rows)."""
     name = "check_row_sharding"
     _, n = _mesh_size(mesh)
@@ -825,7 +853,7 @@ def check_row_sharding(shard_rows: Fn, mesh: Any, *, raise_on_failure: bool = Tr
                     raise_on_failure)
 
 
-def check_jax_halo_rows(halo_rows: Fn, mesh: Any, *, raise_on_failure: bool = True) -> bool:
+def check_jax_halo_rows(halo_rows: Fn, mesh: Any, *, raise_on_failure: bool = True) -> Verdict:
     """``halo_rows(block, boundary)`` inside ``shard_map``: the block with the neighbours' edge rows.
 
     Each device's block of an array whose values say row and column gets one row above (the
@@ -868,7 +896,7 @@ def check_jax_halo_rows(halo_rows: Fn, mesh: Any, *, raise_on_failure: bool = Tr
                     raise_on_failure)
 
 
-def check_sharded_advance(advance: Fn, shard_rows: Fn, mesh: Any, *, raise_on_failure: bool = True) -> bool:
+def check_sharded_advance(advance: Fn, shard_rows: Fn, mesh: Any, *, raise_on_failure: bool = True) -> Verdict:
     """``advance(u, v, steps)`` on interior arrays split by rows: agrees with numpy, stays split."""
     name = "check_sharded_advance"
     _, n = _mesh_size(mesh)
@@ -894,7 +922,7 @@ def check_sharded_advance(advance: Fn, shard_rows: Fn, mesh: Any, *, raise_on_fa
 
 # --- scale: the speed ladder ---------------------------------------------------------------
 
-def check_school_seconds(school_seconds: Fn, *, raise_on_failure: bool = True) -> bool:
+def check_school_seconds(school_seconds: Fn, *, raise_on_failure: bool = True) -> Verdict:
     """``school_seconds(ms_per_step, rows, cols)``: the school's whole run at that speed, in seconds."""
     from grayscott import school
 

@@ -11,6 +11,7 @@ student sees whether two cases really differ or merely overlap.
 
 from __future__ import annotations
 
+import io
 import statistics
 import time
 from collections.abc import Callable, Mapping
@@ -129,7 +130,19 @@ def show(timings: Timings, title: str = "", unit: str = "ms", lines: bool = True
         import matplotlib.pyplot as plt
     except ImportError:  # the light image: the lines are the result
         return timings
-    timings.chart(title, unit)
-    plt.tight_layout()
-    plt.show()
+    figure = timings.chart(title, unit).figure
+    figure.tight_layout()
+    try:
+        from IPython import get_ipython
+        from IPython.display import Image, display
+    except ImportError:
+        get_ipython = None
+    if get_ipython is not None and get_ipython() is not None:
+        # a PNG below the cell whatever matplotlib's backend (a test kernel's agg too), once
+        png = io.BytesIO()
+        figure.savefig(png, format="png", dpi=90)
+        plt.close(figure)
+        display(Image(png.getvalue()))
+    else:
+        plt.show()
     return timings
