@@ -7,6 +7,7 @@ Notebooks run with nbclient in a fresh kernel (the venv's Python) under
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -30,7 +31,7 @@ TUTORIALS = [build.tutorial_path(p) for p in SOLUTIONS]
 ALL_NOTEBOOKS = sorted(LABS.rglob("*.ipynb"))
 #: Backends each notebook needs (beyond numpy), by day and file-name prefix: skipped without them.
 NEEDS = {"cpu/4_": ("numba", "numba-parallel"), "cpu/5_": ("jax-3x3",), "cpu/6_": ("jax-3x3", "jax-generic"),
-         "gpu/1_": ("jax-3x3",), "gpu/3_": ("torch",), "gpu/5_": ("jax-3x3",), "scale/2_": ("jax-3x3",)}
+         "gpu/1_": ("jax-3x3",), "gpu/5_": ("jax-3x3",), "scale/2_": ("jax-3x3",)}
 #: Notebooks that start MPI programs (mpiexec from the mpi extra, which `make test` installs).
 MPI_NOTEBOOKS = ("scale/1_",)
 #: What a solution's output must show when it ends with something else than a comparison.
@@ -44,8 +45,10 @@ PROSE_CLAIMS = {
     "gpu/5_": (r"the copies +-?[\d.]+ ms/step", r"the per-step calls +-?[\d.]+ ms/step",
                r"the larger part here: the (copies|per-step calls)"),
 }
-#: GPU-only backends a notebook needs: without them it must stop at its first cell with NeedsGPU.
-GPU_ONLY = {"gpu/2_": ("cupy", "cupy-fused"), "gpu/4_": ("cupynumeric",)}
+#: What a GPU-day notebook stops for at its first cell, when one of its backends cannot run:
+#: NeedsGPU for the GPU-only libraries, NeedsLibrary for PyTorch (it runs on a CPU, if installed).
+STOPS = {"gpu/2_": ("NeedsGPU", ("cupy", "cupy-fused")), "gpu/3_": ("NeedsLibrary", ("torch",)),
+         "gpu/4_": ("NeedsGPU", ("cupynumeric",))}
 TIME_LIMIT_S = 60
 
 
@@ -68,26 +71,33 @@ def use_mpi() -> None:
         pytest.fail(f"{exc} (`make test` installs the mpi extra)")
 
 
-def gpu_missing(path: Path) -> str | None:
-    """For a GPU-only notebook: the first reason it cannot run here (None: it must run fully)."""
-    for name in _lookup(GPU_ONLY, path):
+def stop_expected(path: Path) -> tuple[str, str] | None:
+    """For a notebook with a gate: (exception, message) it must stop with here, or None when
+    it must run fully."""
+    if not (gate := _lookup(STOPS, path)):
+        return None
+    stop, names = gate
+    for name in names:
         reason = backends.get(name).unavailable_reason()
         if reason is not None:
             if name in REQUIRED:
                 pytest.fail(f"required backend {name} is unavailable: {reason}")
-            return gpu.message(name, reason)
+            say = gpu.message if stop == "NeedsGPU" else gpu.library_message
+            return stop, say(name, reason)
     return None
 
 
-def assert_stopped_for_gpu(nb: object, failure: pytest.ExceptionInfo[Exception], message: str) -> None:
-    """The notebook stopped in its first code cell with NeedsGPU, saying which GPU library and why."""
-    assert failure.value.ename == "NeedsGPU", failure.value  # type: ignore[attr-defined]
+def assert_stopped(nb: object, failure: pytest.ExceptionInfo[Exception], expected: tuple[str, str]) -> None:
+    """The notebook stopped in its first code cell with the expected exception, whose one line
+    (no frames, not printed twice) says what is missing and why."""
+    stop, message = expected
+    assert failure.value.ename == stop, failure.value  # type: ignore[attr-defined]
     code = [c for c in nb.cells if c.cell_type == "code"]  # type: ignore[attr-defined]
-    assert any(o.get("output_type") == "error" for o in code[0].outputs), "did not stop at the first cell"
-    assert all(c.outputs == [] for c in code[1:]), "cells after the GPU check ran"
-    printed = "".join(o.get("text", "") for o in code[0].outputs)
-    assert printed.startswith("This notebook needs an NVIDIA GPU with "), printed
-    assert message in printed
+    errors = [o for o in code[0].outputs if o.get("output_type") == "error"]
+    assert errors, "did not stop at the first cell"
+    assert all(c.outputs == [] for c in code[1:]), "cells after the gate ran"
+    assert len(errors[0].traceback) == 1 and message in errors[0].traceback[0], errors[0].traceback
+    assert not any(o.get("output_type") == "stream" for o in code[0].outputs), "said twice"
 
 
 def execute(path: Path, nb: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> float:
@@ -121,10 +131,12 @@ def test_the_five_gpu_notebooks_exist() -> None:
     names = [p.name for p in SOLUTIONS if p.parent.parent.name == "gpu"]
     assert names == ["1_JAX_GPU.ipynb", "2_CuPy.ipynb", "3_PyTorch.ipynb", "4_cuPyNumeric.ipynb",
                      "5_Data_Residency.ipynb"]
-    for path in SOLUTIONS:  # a GPU-only notebook checks for its GPU in its first code cell
-        if _lookup(GPU_ONLY, path):
+    for path in SOLUTIONS:  # a gated notebook checks for its GPU or library in its first code cell
+        if gate := _lookup(STOPS, path):
             first = next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
-            assert "require_gpu(" in first.source, path
+            gate_call = "require_gpu(" if gate[0] == "NeedsGPU" else "require_library("
+            assert first.source.startswith(("from grayscott.labs import require_", gate_call)), path
+            assert gate_call in first.source.split("\n\n")[1], path
 
 
 def test_the_three_scale_notebooks_exist() -> None:
@@ -151,11 +163,11 @@ def test_tutorial_is_the_generator_output(solution: Path) -> None:
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: str(p.relative_to(LABS)))
 def test_solution_notebook_runs(solution: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     nb = nbformat.read(solution, as_version=4)
-    missing = gpu_missing(solution)
-    if missing is not None:  # no GPU here: the expected run stops at the first cell, clearly
+    stop = stop_expected(solution)
+    if stop is not None:  # no GPU (or library) here: the run stops at the first cell, clearly
         with pytest.raises(nbclient.exceptions.CellExecutionError) as failure:
             execute(solution, nb, tmp_path, monkeypatch)
-        assert_stopped_for_gpu(nb, failure, missing)
+        assert_stopped(nb, failure, stop)
         return
     elapsed = execute(solution, nb, tmp_path, monkeypatch)
     assert elapsed < TIME_LIMIT_S
@@ -207,11 +219,11 @@ def test_tutorial_stops_at_its_first_gap(tutorial: Path, tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     nb = nbformat.read(tutorial, as_version=4)
     gap = first_gap(nb)
-    missing = gpu_missing(tutorial)
+    stop = stop_expected(tutorial)
     with pytest.raises(nbclient.exceptions.CellExecutionError) as failure:
         execute(tutorial, nb, tmp_path, monkeypatch)
-    if missing is not None:
-        assert_stopped_for_gpu(nb, failure, missing)
+    if stop is not None:
+        assert_stopped(nb, failure, stop)
         return
     assert failure.value.ename == "NotImplementedError", failure.value
     assert "exercise: " in failure.value.evalue
@@ -583,15 +595,33 @@ def test_jax_checks() -> None:
 
 # --- the GPU day's checks and GPU gate (judged on the CPU: NumPy, JAX and PyTorch arrays) --------
 
-def test_require_gpu_stops_with_a_clear_line(monkeypatch: pytest.MonkeyPatch,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_require_gpu_stops_with_a_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(backends.get("cupy"), "unavailable_reason", classmethod(lambda cls: "no GPU here"))
-    with pytest.raises(gpu.NeedsGPU, match="This notebook needs an NVIDIA GPU with CuPy: no GPU here"):
+    with pytest.raises(gpu.NeedsGPU,
+                       match="This notebook needs an NVIDIA GPU with CuPy: no GPU here") as stop:
         gpu.require_gpu("cupy")
-    assert capsys.readouterr().out == "This notebook needs an NVIDIA GPU with CuPy: no GPU here\n"
+    assert stop.value._render_traceback_() == [f"\x1b[1;31m{stop.value}\x1b[0m"]  # one line
     monkeypatch.setattr(backends.get("numpy"), "unavailable_reason", classmethod(lambda cls: None))
     gpu.require_gpu("numpy")  # available: returns quietly
     assert not issubclass(gpu.NeedsGPU, AssertionError)  # not a CheckFailed: a stop, not a wrong answer
+
+
+def test_the_pytorch_notebook_stops_with_how_to_install_it_where_torch_is_missing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cpu images and ``make lab``'s environment have no PyTorch: gpu/3 stops at its first
+    cell with one line that says how to get it, instead of a ModuleNotFoundError deep in it.
+    Here a ``torch`` that cannot be imported shadows the installed one, in the kernel."""
+    shadow = tmp_path / "no-torch"
+    (shadow / "torch").mkdir(parents=True)
+    (shadow / "torch" / "__init__.py").write_text("raise ImportError(\"No module named 'torch'\")\n")
+    paths = [str(shadow), os.environ.get("PYTHONPATH")]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in paths if p))
+    path = next(p for p in SOLUTIONS if p.name == "3_PyTorch.ipynb")
+    nb = nbformat.read(path, as_version=4)
+    with pytest.raises(nbclient.exceptions.CellExecutionError) as failure:
+        execute(path, nb, tmp_path, monkeypatch)
+    assert_stopped(nb, failure, ("NeedsLibrary", "This notebook needs PyTorch: PyTorch is not installed"))
+    assert "pip install torch --index-url" in failure.value.evalue  # type: ignore[attr-defined]
 
 
 def test_check_device_step() -> None:

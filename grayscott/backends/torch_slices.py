@@ -21,7 +21,8 @@ class TorchBackend(SlicesBackend):
         try:
             import torch  # noqa: F401
         except ImportError:
-            return "PyTorch is not installed (pip install 'grayscott[torch]', or a CPU wheel)"
+            return ("PyTorch is not installed here (without a GPU, its CPU wheel is enough: pip install "
+                    "torch --index-url https://download.pytorch.org/whl/cpu)")
         return None
 
     def __init__(self, params: Any, device: str | None = None) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from grayscott.labs.checks import CheckFailed
 from grayscott.labs.compare import Comparison, compare_result, compare_with_backend
-from grayscott.labs.gpu import NeedsGPU, require_gpu
+from grayscott.labs.gpu import NeedsGPU, NeedsLibrary, require_gpu, require_library
 from grayscott.labs.size import SIZES, by_size, grid_size, lab_params, size_name
 from grayscott.labs.timing import Timings, repeat, show
 
@@ -21,6 +21,7 @@ __all__ = [
     "CheckFailed",
     "Comparison",
     "NeedsGPU",
+    "NeedsLibrary",
     "Timings",
     "by_size",
     "compare_result",
@@ -29,6 +30,7 @@ __all__ = [
     "lab_params",
     "repeat",
     "require_gpu",
+    "require_library",
     "show",
     "size_name",
 ]

@@ -1,10 +1,11 @@
-"""The first cell of a GPU notebook: stop cleanly, with one clear line, when no GPU is usable.
+"""The first cell of a GPU-day notebook: stop cleanly, with one clear line, when it cannot run.
 
 CuPy and cuPyNumeric run only on an NVIDIA GPU. On a machine without one (a laptop, CI) their
 notebooks stop at the first code cell with ``NeedsGPU``: the message says which library and
-why (no driver, library not installed, driver too old), and the tests tell this expected stop
-apart from a real error by the exception's class. JAX and PyTorch notebooks do not use this:
-they run on the CPU when there is no GPU.
+why (no driver, library not installed, driver too old). JAX and PyTorch run on the CPU when
+there is no GPU, but PyTorch is not in every environment (the cpu images leave it out: its
+wheel is large): its notebook stops with ``NeedsLibrary`` and how to install it. The tests
+tell these expected stops apart from a real error by the exception's class.
 """
 
 from __future__ import annotations
@@ -12,22 +13,46 @@ from __future__ import annotations
 from grayscott import backends
 
 #: Library names for the message, by backend.
-LIBRARY = {"cupy": "CuPy", "cupy-fused": "CuPy", "cupynumeric": "cuPyNumeric"}
+LIBRARY = {"cupy": "CuPy", "cupy-fused": "CuPy", "cupynumeric": "cuPyNumeric", "torch": "PyTorch"}
 
 
-class NeedsGPU(Exception):  # noqa: N818 - the name is what a student reads in the traceback
+class LabStop(Exception):  # noqa: N818 - the names are what a student reads
+    """This notebook cannot run here; the message is the one line a student needs.
+
+    IPython renders an exception through ``_render_traceback_`` when it has one: the
+    student reads the reason once, without frames of this module."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[1;31m{self}\x1b[0m"]
+
+
+class NeedsGPU(LabStop):
     """This notebook needs an NVIDIA GPU (and its library), and this machine has none usable."""
+
+
+class NeedsLibrary(LabStop):
+    """This notebook needs a library that is not installed in this environment."""
 
 
 def message(backend: str, reason: str) -> str:
     return f"This notebook needs an NVIDIA GPU with {LIBRARY.get(backend, backend)}: {reason}"
 
 
+def library_message(backend: str, reason: str) -> str:
+    return f"This notebook needs {LIBRARY.get(backend, backend)}: {reason}"
+
+
 def require_gpu(*backend_names: str) -> None:
-    """Return when every named backend can run here; else print why and raise ``NeedsGPU``."""
+    """Return when every named backend can run here; else raise ``NeedsGPU`` saying why."""
     for name in backend_names:
         reason = backends.get(name).unavailable_reason()
         if reason is not None:
-            line = message(name, reason)
-            print(line)
-            raise NeedsGPU(line)
+            raise NeedsGPU(message(name, reason))
+
+
+def require_library(backend: str) -> None:
+    """Return when ``backend``'s library is installed (it may run on the CPU); else raise
+    ``NeedsLibrary`` with how to install it."""
+    reason = backends.get(backend).unavailable_reason()
+    if reason is not None:
+        raise NeedsLibrary(library_message(backend, reason))
