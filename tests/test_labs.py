@@ -284,6 +284,19 @@ def test_grid_size_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         size.grid_size()
 
 
+def test_the_gpu_day_on_a_cpu_takes_the_small_grid_unless_told(monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(size, "_device_default", None)
+    monkeypatch.delenv("GRAYSCOTT_LAB_SIZE", raising=False)
+    assert size.size_for_device(on_gpu=False) == "small"
+    assert size.grid_size() == (270, 480) and size.by_size(tiny=1, small=2, full=3) == 2
+    assert "no GPU: the small grid (270x480)" in capsys.readouterr().out
+    assert size.size_for_device(on_gpu=True) == "full" and size.grid_size() == (1080, 1920)
+    assert capsys.readouterr().out == ""
+    monkeypatch.setenv("GRAYSCOTT_LAB_SIZE", "full")  # a teacher who wants the school's grid
+    assert size.size_for_device(on_gpu=False) == "full" and capsys.readouterr().out == ""
+
+
 # --- the checks judge right and wrong answers ------------------------------------------------
 
 def lap_right(a):  # type: ignore[no-untyped-def]

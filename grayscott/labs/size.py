@@ -19,6 +19,10 @@ ENV_VAR = "GRAYSCOTT_LAB_SIZE"
 
 T = TypeVar("T")
 
+#: The default when ``GRAYSCOTT_LAB_SIZE`` is unset, once a notebook said where it runs
+#: (``size_for_device``); None: ``DEFAULT_SIZE``.
+_device_default: str | None = None
+
 
 def size_name() -> str:
     """The current size setting (``tiny``, ``small`` or ``full``), from ``GRAYSCOTT_LAB_SIZE``.
@@ -26,9 +30,26 @@ def size_name() -> str:
     Unknown values are an error rather than a silent fallback: a typo in CI would otherwise
     run the full grid and time out far from the cause.
     """
-    name = os.environ.get(ENV_VAR, "").strip().lower() or DEFAULT_SIZE
+    name = os.environ.get(ENV_VAR, "").strip().lower() or _device_default or DEFAULT_SIZE
     if name not in SIZES:
         raise UsageError(f"{ENV_VAR}={name!r} is not one of {', '.join(SIZES)}")
+    return name
+
+
+def size_for_device(on_gpu: bool) -> str:
+    """The GPU day's notebooks, before they ask for the grid: the school's full grid on a GPU,
+    the small one on a CPU (no GPU found) unless ``GRAYSCOTT_LAB_SIZE`` says otherwise.
+
+    At full size on a CPU, one of their cells sits silent for 1.5-2.5 minutes; its timings
+    then say nothing about a GPU anyway. Prints the choice when it is this fallback, and
+    returns the size in force."""
+    global _device_default
+    _device_default = DEFAULT_SIZE if on_gpu else "small"
+    name = size_name()
+    if not on_gpu and not os.environ.get(ENV_VAR, "").strip():
+        rows, cols = SIZES[name]
+        print(f"no GPU: the {name} grid ({rows}x{cols}) on the CPU, so that each cell takes "
+              f"seconds ({ENV_VAR}=full for the school's grid)")
     return name
 
 
