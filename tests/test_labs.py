@@ -744,3 +744,33 @@ def test_check_run_to_file() -> None:
         checks.check_run_to_file(unclosed)
     with pytest.raises(checks.CheckFailed, match="no file was written"):
         checks.check_run_to_file(lambda *a: None)
+
+
+def solution_blocks(source: str) -> list[tuple[str, list[str]]]:
+    """(hint, answer lines) of each solution block in a cell."""
+    blocks: list[tuple[str, list[str]]] = []
+    for line in source.split("\n"):
+        if begin := build.BEGIN.match(line):
+            blocks.append((begin["hint"] or "", []))
+        elif build.END.match(line):
+            blocks.append(("", []))  # closed: later lines belong to no block
+        elif blocks and blocks[-1][0]:
+            blocks[-1][1].append(line)
+    return [b for b in blocks if b[0]]
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: str(p.relative_to(LABS)))
+def test_hints_lead_without_typing_the_answer(solution: Path) -> None:
+    """A tutorial's gap says what to do, not the code: no line of the answer (or the whole
+    answer, spaces aside) appears in its hint."""
+    def squeeze(text: str) -> str:
+        return re.sub(r"\s+", "", text)
+
+    for cell in nbformat.read(solution, as_version=4).cells:
+        for hint, answer in solution_blocks(cell.source) if cell.cell_type == "code" else ():
+            code = [squeeze(re.sub(r"^\s*(return\s+|[\w\s,.\[\]:-]+?=(?!=))", "", line.split("#")[0]))
+                    for line in answer]  # the expression: no "return", no "name ="
+            typed = [line for line in code if len(line) >= 14 and line in squeeze(hint)]
+            assert not typed, f"the hint {hint!r} types the answer's line {typed[0]!r}"
+            whole = "".join(code)
+            assert whole not in squeeze(hint), f"the hint {hint!r} is the answer"
