@@ -13,7 +13,7 @@ SHELL := bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-TEST_EXTRAS ?= dev,numba,jax,render,mpi,lab
+TEST_EXTRAS ?= dev,numba,jax,render,video,mpi,lab
 LAB_EXTRAS ?= numba,jax,render,lab,mpi
 PORT ?= 8888
 PYTEST_ARGS ?=
@@ -66,9 +66,9 @@ labs: $(VENV)/.test-deps ## Regenerate the tutorial notebooks from labs/*/soluti
 REFERENCE = labs/results/reference.h5
 REFERENCE_RUN = --rows 135 --cols 240 --frames 40 --steps 250
 
-reference: $(VENV)/.test-deps ## Regenerate the reference run in labs/results/ (HDF5, PNG, GIF)
+reference: $(VENV)/.test-deps ## Regenerate the reference run in labs/results/ (HDF5, PNG, GIF, MP4)
 	$(BIN)/grayscott run --backend numpy $(REFERENCE_RUN) --output $(REFERENCE) --force
-	$(BIN)/grayscott render $(REFERENCE)
+	$(BIN)/grayscott render $(REFERENCE) --mp4 $(REFERENCE:.h5=.mp4)
 
 test: lint typecheck pytest ## Lint, type-check and run the tests
 

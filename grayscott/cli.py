@@ -333,7 +333,8 @@ def render_cmd(
     frame: Annotated[int, typer.Option(help="Frame for the PNG (-1: the last).")] = -1,
     png: Annotated[Path | None, typer.Option(help="PNG path (default: next to the file).")] = None,
     gif: Annotated[Path | None, typer.Option(help="GIF path (default: next to the file).")] = None,
-    mp4: Annotated[Path | None, typer.Option(help="Also an MP4 (needs ffmpeg).")] = None,
+    mp4: Annotated[Path | None, typer.Option(
+        help="Also an MP4 (ffmpeg: the system's, or pip install 'grayscott[video]').")] = None,
     animate: Annotated[bool, typer.Option(help="Write the GIF animation.")] = True,
     max_frames: Annotated[int, typer.Option(help="Frames in the animation at most.")] = 100,
 ) -> None:

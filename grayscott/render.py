@@ -54,6 +54,18 @@ def render(path: Path, *, frame: int = -1, png: Path | None = None, gif: Path | 
     return written
 
 
+def _ffmpeg() -> str | None:
+    """An ffmpeg program: the system's, else the one the imageio-ffmpeg wheel carries."""
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        return None
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
 def _animate(plt: Any, frames: np.ndarray, target: Path, steps: int, max_frames: int, fps: int,
              cmap: str) -> Path:
     from matplotlib import animation
@@ -75,11 +87,14 @@ def _animate(plt: Any, frames: np.ndarray, target: Path, steps: int, max_frames:
 
     anim = animation.FuncAnimation(fig, update, frames=len(picks), blit=True)
     if target.suffix.lower() == ".mp4":
-        if shutil.which("ffmpeg") is None:
+        ffmpeg = _ffmpeg()
+        if ffmpeg is None:
             plt.close(fig)
-            raise GrayScottError("MP4 needs ffmpeg on the PATH (apt-get install ffmpeg); "
-                                 "a GIF needs nothing more")
-        writer: Any = animation.FFMpegWriter(fps=fps)
+            raise GrayScottError("MP4 needs ffmpeg: pip install 'grayscott[video]' (a wheel that "
+                                 "carries it) or apt-get install ffmpeg; a GIF needs nothing more")
+        plt.rcParams["animation.ffmpeg_path"] = ffmpeg
+        writer: Any = animation.FFMpegWriter(fps=fps, codec="libx264",
+                                             extra_args=["-pix_fmt", "yuv420p"])
     else:
         writer = animation.PillowWriter(fps=fps)
     anim.save(target, writer=writer, dpi=80)

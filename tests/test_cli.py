@@ -143,3 +143,19 @@ def test_torch_on_cuda_without_a_gpu(tmp_path: Path) -> None:
         pytest.skip("this machine has a CUDA GPU")
     result = run_cli("run", "-b", "torch", "--device", "cuda", "-r", "8", "-c", "8", cwd=tmp_path)
     assert_one_line_error(result, "torch", "no GPU")
+
+
+def test_render_mp4_through_the_ffmpeg_of_the_video_extra(tmp_path: Path) -> None:
+    """An MP4 (the school shipped a video) with the ffmpeg the imageio-ffmpeg wheel carries:
+    every frame of the run, in a container players read (H.264, yuv420p)."""
+    import imageio_ffmpeg  # the video extra: make test installs it
+
+    result = run_cli("run", "-b", "numpy", "-r", "40", "-c", "60", "-n", "5", "-s", "20",
+                     "-o", "a.h5", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rendered = run_cli("render", "a.h5", "--no-animate", "--mp4", "a.mp4", cwd=tmp_path)
+    assert rendered.returncode == 0, rendered.stderr
+    mp4 = tmp_path / "a.mp4"
+    assert mp4.read_bytes()[4:8] == b"ftyp"
+    frames, _ = imageio_ffmpeg.count_frames_and_secs(str(mp4))
+    assert frames == 5

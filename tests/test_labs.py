@@ -774,3 +774,46 @@ def test_hints_lead_without_typing_the_answer(solution: Path) -> None:
             assert not typed, f"the hint {hint!r} types the answer's line {typed[0]!r}"
             whole = "".join(code)
             assert whole not in squeeze(hint), f"the hint {hint!r} is the answer"
+
+
+def _save_run(layout: str):  # type: ignore[no-untyped-def]
+    """A save_run of notebook 3, right or with one typical mistake."""
+    import h5py
+
+    coefficients = checks.CHECK_PARAMS.coefficients()
+
+    def save_run(path, u, v, frames, per_frame):  # type: ignore[no-untyped-def]
+        rows, cols = u.shape[0] - 2, u.shape[1] - 2
+        shape = (frames, rows + 2, cols + 2) if layout == "padded" else (frames, rows, cols)
+        with h5py.File(path, "w") as f:
+            matrix = f.create_dataset("frames" if layout == "name" else "matrix", shape=shape,
+                                      dtype="float64" if layout == "float64" else "float32")
+            if layout != "no-attribute":
+                matrix.attrs["steps_per_frame"] = per_frame
+            for k in range(frames):
+                if layout == "before":
+                    matrix[k] = v[1:-1, 1:-1]
+                for _ in range(per_frame):
+                    u, v = step_right(u, v, *coefficients)
+                if layout == "padded":
+                    matrix[k] = v
+                elif layout not in ("before", "never"):
+                    matrix[k] = v[1:-1, 1:-1]
+    return save_run
+
+
+@pytest.mark.parametrize(("layout", "message"), [
+    ("padded", "that is the padded grid"),
+    ("before", "frame 0 is the initial state"),
+    ("never", "only zeros"),
+    ("float64", "expected float32"),
+    ("no-attribute", "the attribute steps_per_frame is None"),
+    ("name", "no dataset 'matrix' (it has: ['frames'])"),
+])
+def test_check_save_run_names_the_mistake(layout: str, message: str) -> None:
+    with pytest.raises(checks.CheckFailed, match=re.escape(message)):
+        checks.check_save_run(_save_run(layout))
+
+
+def test_check_save_run_accepts_the_school_layout() -> None:
+    assert checks.check_save_run(_save_run("right"))

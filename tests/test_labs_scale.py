@@ -228,5 +228,5 @@ def test_reference_run_is_the_model_and_stays_small() -> None:
         ref.advance(int(attrs["steps_per_frame"]))
         assert np.abs(frames[index] - ref.fetch_v()).max() <= model.tolerance("float32"), index
     assert float(frames[-1].max()) > 0.1  # a pattern, not an empty grid
-    for name in ("reference.h5", "reference.png", "reference.gif"):
+    for name in ("reference.h5", "reference.png", "reference.gif", "reference.mp4"):
         assert (results / name).stat().st_size < 8_000_000, f"{name} is too large to commit"

@@ -13,6 +13,7 @@ from __future__ import annotations
 from grayscott.labs.checks import CheckFailed
 from grayscott.labs.compare import Comparison, compare_result, compare_with_backend
 from grayscott.labs.gpu import NeedsGPU, NeedsLibrary, require_gpu, require_library
+from grayscott.labs.results import results_file
 from grayscott.labs.size import SIZES, by_size, grid_size, lab_params, size_for_device, size_name
 from grayscott.labs.timing import Timings, repeat, show
 
@@ -31,6 +32,7 @@ __all__ = [
     "repeat",
     "require_gpu",
     "require_library",
+    "results_file",
     "show",
     "size_for_device",
     "size_name",

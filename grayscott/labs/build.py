@@ -28,11 +28,11 @@ from typing import Any
 
 import nbformat
 
+from grayscott.labs.results import LABS_ROOT
+
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION(?::[ \t]*(?P<hint>.*?))?[ \t]*$")
 END = re.compile(r"^[ \t]*### END SOLUTION[ \t]*$")
 
-#: labs/ in the repository this module belongs to (the package is installed editable).
-LABS_ROOT = Path(__file__).resolve().parents[2] / "labs"
 
 
 class SolutionMarkupError(ValueError):

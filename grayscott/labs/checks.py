@@ -745,6 +745,54 @@ def check_run_to_file(run_to_file: Fn, *, raise_on_failure: bool = True,
     return _verdict(name, problem, f"{frames} frames of {per_frame} steps in the file, in order", raise_on_failure)
 
 
+def check_save_run(save_run: Fn, *, raise_on_failure: bool = True) -> Verdict:
+    """``save_run(path, u, v, frames, steps_per_frame)``: the school's HDF5 layout, by hand.
+
+    Runs it on a small grid into a temporary file and opens that with h5py: a float32
+    dataset ``matrix`` of shape (frames, rows, cols) holding V's interior after each frame,
+    and the attribute ``steps_per_frame``."""
+    import tempfile
+    from pathlib import Path
+
+    import h5py
+
+    name = "check_save_run"
+    u0, v0 = seeded_state()
+    frames, per_frame = 3, 4
+    ref_frames, _, _ = _reference_frames(u0, v0, frames, per_frame)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "check.h5"
+        save_run(path, u0.copy(), v0.copy(), frames, per_frame)
+        if not path.exists():
+            return _fail(name, f"no file was written at the path given ({path.name})", raise_on_failure)
+        with h5py.File(path, "r") as f:
+            if "matrix" not in f:
+                return _fail(name, f"the file has no dataset 'matrix' (it has: {sorted(f) or 'nothing'})",
+                             raise_on_failure)
+            got = f["matrix"][...]
+            attr = f["matrix"].attrs.get("steps_per_frame", f.attrs.get("steps_per_frame"))
+    problem = None
+    padded = (frames, CHECK_PARAMS.rows + 2, CHECK_PARAMS.cols + 2)
+    if got.shape == padded:
+        problem = f"'matrix' has shape {got.shape}: that is the padded grid, store V's interior"
+    elif got.shape != ref_frames.shape:
+        problem = f"'matrix' has shape {got.shape}, expected {ref_frames.shape} (frames, rows, cols)"
+    elif got.dtype != np.float32:
+        problem = f"'matrix' holds {got.dtype}, expected float32 (half the bytes, the model's precision)"
+    elif np.array_equal(got[0], v0[1:-1, 1:-1]):
+        problem = ("frame 0 is the initial state: write a frame after each steps_per_frame steps, "
+                   "not before them")
+    elif not got.any():
+        problem = "'matrix' holds only zeros: the frames were never written into it"
+    else:
+        problem = _frames_problem(got, ref_frames, lambda k: f"frame {k} in the file")
+    if problem is None and (attr is None or int(attr) != per_frame):
+        problem = (f"the attribute steps_per_frame is {attr!r}, expected {per_frame} (set it on the "
+                   "dataset or the file: a reader needs it to know the time of each frame)")
+    return _verdict(name, problem, f"{frames} frames of {per_frame} steps in 'matrix', float32",
+                    raise_on_failure)
+
+
 # --- scale: MPI domain decomposition -------------------------------------------------------
 
 #: (rows, ranks) the decomposition check tries: even, uneven, one rank, one row per rank.
