@@ -1,9 +1,10 @@
 """A real browser in the cpu-jupyter image started the way attendees start it (issues #4, #6).
 
 ``gslab run jupyter --runtime docker --detach`` starts the image; Debian's chromium, driven by
-playwright, opens JupyterLab with the printed token, runs every cell of a solution notebook
-that draws the Gray-Scott pattern, then opens VS Code (code-server) from JupyterLab's launcher
-through jupyter-server-proxy. The screenshots of both are committed in docs/screenshots/ and
+playwright, opens JupyterLab with the printed token, runs every cell of two solution
+notebooks (one draws the Gray-Scott pattern, one a chart of repeated timings), then opens VS
+Code (code-server) from JupyterLab's launcher through jupyter-server-proxy. The screenshots
+of all three are committed in docs/screenshots/ and
 rewritten by every run, so a changed image shows up as a changed picture in review.
 """
 
@@ -29,8 +30,13 @@ from tests.deploy.test_browser import browser
 __all__ = ["browser"]  # the chromium fixture, shared with the hub's browser test
 
 SCREENSHOTS = REPO / "docs" / "screenshots"
-#: Short on the CPU and draws one matplotlib figure (the pattern after the run)
-NOTEBOOK = "labs/cpu/solutions/3_Python_Implementation.ipynb"
+#: Solution notebooks run in the browser, each with the cell whose figure the screenshot
+#: centres and the screenshot's name: the pattern after the run (cpu/3), and a chart of
+#: repeated timings (cpu/2: the GIL, one after another / threads / processes).
+NOTEBOOKS = {
+    "labs/cpu/solutions/3_Python_Implementation.ipynb": ("ax.imshow(", "jupyterlab-notebook.png"),
+    "labs/cpu/solutions/2_Numpy.ipynb": ("gil = show(repeat(", "jupyterlab-timings-chart.png"),
+}
 #: A quarter of the school's grid each way: a visible pattern in seconds (labs/README.md)
 LAB_SIZE = "small"
 VIEWPORT = {"width": 1280, "height": 800}
@@ -124,8 +130,10 @@ def dismiss_news_toast(page: Page) -> None:
         toast.wait_for(state="detached")  # gone, not sliding out
 
 
-def test_notebook_runs_and_shows_its_plot(lab: Lab, page: Page) -> None:
-    page.goto(f"{lab.url}/lab/tree/{NOTEBOOK}?token={lab.token}")
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda n: Path(n).stem)
+def test_notebook_runs_and_shows_its_figures(lab: Lab, page: Page, notebook: str) -> None:
+    figure_cell, screenshot = NOTEBOOKS[notebook]
+    page.goto(f"{lab.url}/lab/tree/{notebook}?token={lab.token}")
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
     wait_for(lab.kernels_idle, 120, "the notebook's kernel did not start")
     run_all_cells(page)
@@ -136,15 +144,17 @@ def test_notebook_runs_and_shows_its_plot(lab: Lab, page: Page) -> None:
     assert not errors, "a cell failed:\n" + "\n---\n".join(errors)
     assert all(re.fullmatch(r"\[\d+\]:", p) for p in prompts(page)), prompts(page)
     assert any("correct" in text for text in outputs), outputs  # the checks' verdicts
-    image = page.locator(".jp-RenderedImage img").first
+    assert not any(text.strip() == "True" for text in outputs), "a check echoed True"
+    cell = page.locator(".jp-CodeCell", has_text=figure_cell).first
+    image = cell.locator(".jp-RenderedImage img").first
     image.wait_for(state="attached")
     page.wait_for_function("img => img.complete", arg=image.element_handle())
     assert image.evaluate("img => img.naturalWidth") > 300  # a drawn figure, not an icon
 
     dismiss_news_toast(page)
-    image.evaluate("img => img.scrollIntoView({block: 'center'})")  # the plot and its code
+    image.evaluate("img => img.scrollIntoView({block: 'center'})")  # the figure and its code
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "jupyterlab-notebook.png"))
+    page.screenshot(path=str(SCREENSHOTS / screenshot))
 
 
 def test_code_server_opens_from_the_launcher(lab: Lab, page: Page) -> None:
