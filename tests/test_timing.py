@@ -50,6 +50,9 @@ def test_median_ignores_one_slow_run_and_overlap_says_no_clear_winner() -> None:
     t = timing.Timings({"a": [1.0, 1.1, 9.0], "b": [1.05, 1.2, 1.3], "c": [3.0, 3.1, 3.2]})
     assert t.median("a") == 1.1 and t.spread("a") == (1.0, 9.0)
     assert t.overlap("a", "b") and not t.overlap("b", "c")
+    # one stray run (a neighbour's load) does not make two clearly different cases overlap
+    stray = timing.Timings({"fast": [0.1, 0.11, 0.1, 0.12, 7.0], "slow": [4.3, 4.4, 4.2, 4.5, 4.4]})
+    assert not stray.overlap("fast", "slow") and stray.middle("fast")[1] < 1
     lines = t.lines("s")
     assert "fastest" in lines[0] and "2.82x the fastest" in lines[2]
 
