@@ -96,6 +96,7 @@ _REGISTRY: dict[str, type[Backend]] = {}
 BACKEND_MODULES = (
     "numpy_slices", "numpy_generic",
     "numba_serial", "numba_parallel", "numba_blocked",
+    "c_openmp", "c_blocked",
     "jax_generic", "jax_3x3",
     "cupy_slices", "cupy_fused",
     "cupynumeric_slices",
