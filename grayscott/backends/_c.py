@@ -43,7 +43,6 @@ class CBackend(Backend):
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()
-        cc = native.compiler()
-        if cc is not None:
-            info["versions"][cc.rsplit("/", 1)[-1]] = native.compiler_version()
+        if native.compiler() is not None:
+            info["versions"]["cc"] = native.compiler_version()
         return info
