@@ -11,7 +11,8 @@ from grayscott import native
 from grayscott.backends.base import Backend
 
 CTYPE = {"float32": ctypes.c_float, "float64": ctypes.c_double}
-C_REAL = {"float32": "float", "float64": "double"}
+#: ``-D`` macros per dtype: the C type, and GS_DOUBLE where a kernel needs to know its lanes.
+C_REAL = {"float32": ("REAL=float",), "float64": ("REAL=double", "GS_DOUBLE")}
 
 
 def ptr(a: np.ndarray) -> int:
@@ -24,6 +25,8 @@ class CBackend(Backend):
     """A backend whose step is a C function compiled here (``grayscott.native``)."""
 
     source: str
+    #: Extra ``-D`` macros for the compiler (variants of a kernel, for experiments).
+    defines: tuple[str, ...] = ()
     libraries = ()
 
     @classmethod
@@ -32,7 +35,8 @@ class CBackend(Backend):
 
     def library(self) -> Any:
         """The compiled library for this run's dtype (compiled on first use, then cached)."""
-        lib, self.openmp = native.load(self.source, (f"REAL={C_REAL[self.params.dtype]}",))
+        lib, self.openmp = native.load(self.source,
+                                   (*C_REAL[self.params.dtype], *self.defines))
         self.threads = native.default_threads() if self.openmp else 1
         return lib
 

@@ -32,6 +32,7 @@ from grayscott.backends.base import register
 DEFAULT_DEPTH = 8
 #: Bands per thread, handed out one at a time (a thread slowed by other work takes fewer).
 BANDS_PER_THREAD = 2
+
 ALIGN = 64
 
 
@@ -72,9 +73,10 @@ class CBlockedBackend(CBackend):
         self._fn.argtypes = ([ctypes.c_void_p] * 7 + [ctypes.c_int] * 2 + [ctypes.c_long] * 4
                              + [ctypes.c_void_p, ctypes.c_int])
         self._fn.restype = None
-        # interior column 1 on a cache line; stride a whole number of cache lines
+        # interior column 1 on a cache line; stride a whole number of cache lines, with room
+        # for the frame column and one more whole vector (read, never used) after the interior
         self.off = ALIGN // dtype.itemsize
-        self.stride = -(-(self.off + p.cols + 1) // self.off) * self.off
+        self.stride = (-(-p.cols // self.off) + 2) * self.off
         self.u, self.v, self.u2, self.v2 = (
             aligned_zeros((p.rows + 2, self.stride), dtype) for _ in range(4))
         for dst, src in ((self.u, u), (self.v, v), (self.u2, u), (self.v2, v)):
