@@ -54,8 +54,20 @@ def unavailable_reason() -> str | None:
 
 
 def cache_dir() -> Path:
+    """``$GRAYSCOTT_CACHE/native`` or ``~/.cache/grayscott/native``; a per-user folder in the
+    temporary directory where that cannot be created (a read-only home in a container)."""
     root = os.environ.get("GRAYSCOTT_CACHE") or Path.home() / ".cache" / "grayscott"
-    return Path(root) / "native"
+    folder = Path(root) / "native"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        folder = Path(tempfile.gettempdir()) / f"grayscott-native-{os.getuid()}"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        st = folder.stat()  # a shared /tmp: never load libraries another user could place
+        if st.st_uid != os.getuid() or st.st_mode & 0o022:
+            raise BackendUnavailable(
+                f"{folder} is not private to this user; set GRAYSCOTT_CACHE") from None
+    return folder
 
 
 def _compile(cc: str, source: Path, flags: tuple[str, ...], target: Path) -> str | None:

@@ -73,7 +73,7 @@ def test_bench_without_compiler_lists_the_c_rows_as_unavailable(
     done = run_cli("bench", "-b", "numpy,c-openmp", "--rows", "32", "--cols", "32",
                    "--min-seconds", "0.05", "--repeat", "1", "--no-save")
     assert done.returncode == 0, done.stderr
-    assert "c-openmp | unavailable: no C compiler" in done.stdout
+    assert "c-openmp (reference) | unavailable: no C compiler" in done.stdout
     assert "| numpy | cpu |" in done.stdout
 
 

@@ -21,6 +21,7 @@ class COpenMPBackend(CBackend):
     name = "c-openmp"
     summary = "reference: a plain fused C/OpenMP loop, gcc -O3 -march=native (compiled here)"
     source = "c_loop.c"
+    reference = True
 
     def load(self, u: np.ndarray, v: np.ndarray) -> None:
         dtype = self.params.np_dtype
