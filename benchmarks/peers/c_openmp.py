@@ -5,6 +5,7 @@ Runs in the project's own environment; compiled here with gcc -O3 -march=native 
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -19,7 +20,7 @@ try:
     backend = backends.create("c-openmp", model.Params(rows=args.rows, cols=args.cols,
                                                        dtype=args.dtype))
 except Exception as exc:
-    print(f'{{"peer": "c-openmp", "error": "{exc}"}}')
+    print(json.dumps({"peer": "c-openmp", "error": str(exc)}))
     sys.exit(1)
 _common.main("c-openmp", native.compiler_version(), args, backend.load, backend.advance,
              backend.fetch_state, flags=" ".join((*native.BASE_FLAGS, native.OPENMP_FLAG)))

@@ -108,16 +108,19 @@ def main() -> int:
     args = ap.parse_args()
     if args.threads > 0:  # before Numba or any OpenMP runtime is loaded
         os.environ["OMP_NUM_THREADS"] = os.environ["NUMBA_NUM_THREADS"] = str(args.threads)
-    params = model.Params(rows=args.rows, cols=args.cols)
-    print(f"NumPy reference, {args.check_steps} steps ...", file=sys.stderr)
-    ref = _common.reference(params, args.check_steps)
-    ours = [Ours(n, params, args, ref) for n in args.backends.split(",") if n]
     peers = [p for p in args.peers.split(",") if p]
     unknown = [p for p in peers if p not in PEERS]
     if unknown:
         print(f"error: unknown peer(s) {', '.join(unknown)}; known: {', '.join(PEERS)}",
               file=sys.stderr)
         return 2
+    if args.steps < 1 or args.rounds < 1 or args.check_steps < 1:
+        print("error: --steps, --rounds and --check-steps must be >= 1", file=sys.stderr)
+        return 2
+    params = model.Params(rows=args.rows, cols=args.cols)
+    print(f"NumPy reference, {args.check_steps} steps ...", file=sys.stderr)
+    ref = _common.reference(params, args.check_steps)
+    ours = [Ours(n, params, args, ref) for n in args.backends.split(",") if n]
     rows: dict[str, dict[str, Any]] = {o.name: o.row for o in ours}
     times: dict[str, list[float]] = {n: [] for n in [o.name for o in ours] + peers}
     loads = []
