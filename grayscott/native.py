@@ -108,8 +108,11 @@ def load(source_name: str, defines: tuple[str, ...] = ()) -> tuple[ctypes.CDLL, 
             if failed is not None:
                 error = failed
                 continue
-        return ctypes.CDLL(str(target)), openmp
-    raise BackendUnavailable(f"compiling {source_name} with {cc} failed: {error}")
+        try:
+            return ctypes.CDLL(str(target)), openmp
+        except OSError as exc:  # built, but not loadable here (a symbol the loader lacks)
+            error = str(exc).splitlines()[0]
+    raise BackendUnavailable(f"building {source_name} with {cc} failed: {error}")
 
 
 def default_threads() -> int:
