@@ -5,11 +5,11 @@
  * sums. The Euler update is folded into constants computed once by the caller from the
  * model: u' = cu + au u + bu box_u - dt u v v, v' = av v + bv box_v + dt u v v.
  *
- * The row loop works on whole vectors (GCC/clang vector extensions: ymm on AVX2, the same
- * code on any SIMD): the column sums of the previous, current and next vector stay in
+ * The row loop works on whole vectors (GCC/clang vector extensions: ymm on AVX2, zmm on
+ * AVX-512, the same code on any SIMD): the column sums of the previous, current and next vector stay in
  * registers and their left and right neighbours are made by shuffles, not loads (one
  * vperm2f128 per vector and field, reused by the next vector, and one vpalignr each side).
- * 6 loads, 2 stores, 8 adds, 6 shuffles and 8 multiplies or FMAs per 8 cells; no branch,
+ * On AVX2: 6 loads, 2 stores, 8 adds, 6 shuffles and 8 multiplies or FMAs per 8 cells; no branch,
  * modulo or indirection in the loop. Compilers without __builtin_shufflevector (gcc < 12)
  * get the two-pass row (a scratch row of column sums, then the update), about 1.6x slower.
  *
@@ -41,17 +41,40 @@ static inline long lmax(long a, long b) { return a > b ? a : b; }
 static inline long lmin(long a, long b) { return a < b ? a : b; }
 
 #if !defined(GS_TWO_PASS) && (defined(__clang__) || __GNUC__ >= 12)
-#ifdef GS_DOUBLE
+/* Vectors of 32 bytes (ymm), or 64 (zmm) where the compiler targets AVX-512 or GS_WIDE asks
+ * for it (GCC then splits each operation in two ymm ones: how the wide path is tested on
+ * AVX2). LEFT(x, c) and RIGHT(c, x, n) are c shifted by one element, the missing one taken
+ * from the previous vector p or the next one n. With two 128-bit lanes (ymm), x is the
+ * vector of the lanes straddling two vectors (CROSS: vperm2f128), made once and used by two
+ * vectors, and the shifts are in-lane alignments (vpalignr). With four lanes (zmm), the
+ * straddling vectors differ on each side, so x is simply p and each shift one valignd. */
+#if defined(__AVX512F__) && !defined(GS_NARROW)
+#define GS_WIDE
+#endif
+#if defined(GS_DOUBLE) && !defined(GS_WIDE)
 #define LANES 4
 #define CROSS(c, n) __builtin_shufflevector(c, n, 2, 3, 4, 5)
 #define LEFT(x, c) __builtin_shufflevector(x, c, 1, 4, 3, 6)
-#define RIGHT(c, x) __builtin_shufflevector(c, x, 1, 4, 3, 6)
-#else
+#define RIGHT(c, x, n) __builtin_shufflevector(c, x, 1, 4, 3, 6)
+#elif !defined(GS_WIDE)
 #define LANES 8
 #define CROSS(c, n) __builtin_shufflevector(c, n, 4, 5, 6, 7, 8, 9, 10, 11)
 #define LEFT(x, c) __builtin_shufflevector(x, c, 3, 8, 9, 10, 7, 12, 13, 14)
-#define RIGHT(c, x) __builtin_shufflevector(c, x, 1, 2, 3, 8, 5, 6, 7, 12)
+#define RIGHT(c, x, n) __builtin_shufflevector(c, x, 1, 2, 3, 8, 5, 6, 7, 12)
+#elif defined(GS_DOUBLE)
+#define LANES 8
+#define CROSS(c, n) (c)
+#define LEFT(p, c) __builtin_shufflevector(p, c, 7, 8, 9, 10, 11, 12, 13, 14)
+#define RIGHT(c, x, n) __builtin_shufflevector(c, n, 1, 2, 3, 4, 5, 6, 7, 8)
+#else
+#define LANES 16
+#define CROSS(c, n) (c)
+#define LEFT(p, c) __builtin_shufflevector(p, c, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, \
+                                           26, 27, 28, 29, 30)
+#define RIGHT(c, x, n) __builtin_shufflevector(c, n, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, \
+                                               13, 14, 15, 16)
 #endif
+#define VBYTES (LANES * (int)sizeof(REAL))
 typedef REAL vreal __attribute__((vector_size(LANES * sizeof(REAL))));
 
 /* Next vector q: load it, sum its three rows, then the box sums and the update of vector q. */
@@ -59,11 +82,12 @@ typedef REAL vreal __attribute__((vector_size(LANES * sizeof(REAL))));
     const vreal u_n = C[(q) + 1], v_n = E[(q) + 1];                                         \
     const vreal su_n = A[(q) + 1] + u_n + B[(q) + 1], sv_n = D[(q) + 1] + v_n + F[(q) + 1]; \
     const vreal xu_n = CROSS(su_c, su_n), xv_n = CROSS(sv_c, sv_n);                         \
-    const vreal box_u = LEFT(xu_c, su_c) + su_c + RIGHT(su_c, xu_n);                        \
-    const vreal box_v = LEFT(xv_c, sv_c) + sv_c + RIGHT(sv_c, xv_n);                        \
+    const vreal box_u = LEFT(xu_c, su_c) + su_c + RIGHT(su_c, xu_n, su_n);                        \
+    const vreal box_v = LEFT(xv_c, sv_c) + sv_c + RIGHT(sv_c, xv_n, sv_n);                        \
     const vreal uvv = u_c * v_c * v_c;                                                      \
     const vreal un = cu + au * u_c + bu * box_u - dt * uvv;                                 \
-    const vreal vn = av * v_c + bv * box_v + dt * uvv;
+    const vreal vn = av * v_c + bv * box_v + dt * uvv;                                     \
+    (void)xu_n; (void)xv_n;
 
 /* Interior columns [lo, hi) of one row of one level, widened to whole vectors (the caller
  * makes the widening harmless: extra cells land in ring rows, or lo and hi are vector
@@ -77,13 +101,14 @@ static void row_update(const REAL *restrict ua, const REAL *restrict uc,
 {
     (void)su; (void)sv;
     const REAL au = k[0], bu = k[1], cu = k[2], av = k[3], bv = k[4], dt = k[5];
-    const vreal *A = __builtin_assume_aligned(ua + off, 32);
-    const vreal *C = __builtin_assume_aligned(uc + off, 32);
-    const vreal *B = __builtin_assume_aligned(ub + off, 32);
-    const vreal *D = __builtin_assume_aligned(va + off, 32);
-    const vreal *E = __builtin_assume_aligned(vc + off, 32);
-    const vreal *F = __builtin_assume_aligned(vb + off, 32);
-    vreal *U = __builtin_assume_aligned(uo + off, 32), *V = __builtin_assume_aligned(vo + off, 32);
+    const vreal *A = __builtin_assume_aligned(ua + off, VBYTES);
+    const vreal *C = __builtin_assume_aligned(uc + off, VBYTES);
+    const vreal *B = __builtin_assume_aligned(ub + off, VBYTES);
+    const vreal *D = __builtin_assume_aligned(va + off, VBYTES);
+    const vreal *E = __builtin_assume_aligned(vc + off, VBYTES);
+    const vreal *F = __builtin_assume_aligned(vb + off, VBYTES);
+    vreal *U = __builtin_assume_aligned(uo + off, VBYTES);
+    vreal *V = __builtin_assume_aligned(vo + off, VBYTES);
     const long q0 = lo / LANES, q1 = (hi + LANES - 1) / LANES, full = lmin(q1, cols / LANES);
     const vreal su_p = A[q0 - 1] + C[q0 - 1] + B[q0 - 1];
     const vreal sv_p = D[q0 - 1] + E[q0 - 1] + F[q0 - 1];
