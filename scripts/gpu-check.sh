@@ -44,6 +44,9 @@ for p in pystencils devito; do
 done
 part 60 peers.txt "$py" benchmarks/peers/run.py --backends numba-blocked,c-blocked \
     --peers "$peers" --rounds 3 --steps 128 --check-steps 50 --output-dir "$out"
+# c-blocked's zmm rows (the default where the CPU has AVX-512) against its ymm rows
+part 45 kernels-ab.txt "$py" benchmarks/kernels/ab.py "default;ymm=GS_NARROW" \
+    --threads 1 --rounds 5 --steps 32
 for b in ${FULL_BACKENDS:-cupy-fused}; do
     part 60 "full-run-$b.txt" "$py" -m grayscott run -b "$b" -n 1000 -s 32 \
         -o "/tmp/full-$b.h5" --force
