@@ -35,9 +35,9 @@ part() {
 part 10 nvidia-smi.txt nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
 part 20 backends.txt "$py" -m grayscott backends
 part 45 smoke.txt "$py" -m grayscott smoke --require "$gpu_backends"
-part 100 pytest-backends.txt env GRAYSCOTT_REQUIRE_BACKENDS="$gpu_backends" \
+part 90 pytest-backends.txt env GRAYSCOTT_REQUIRE_BACKENDS="$gpu_backends" \
     "$py" -m pytest -q -p no:cacheprovider tests/test_backends.py tests/test_native.py
-part 150 bench.txt "$py" -m grayscott bench --min-seconds 1.5 --output-dir "$out"
+part 130 bench.txt "$py" -m grayscott bench --min-seconds 1.5 --output-dir "$out"
 peers=c-openmp
 for p in pystencils devito; do
     "$py" -c "import $p" >/dev/null 2>&1 && peers+=",$p"
