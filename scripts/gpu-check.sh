@@ -4,8 +4,7 @@
 # benchmark every backend (the C kernels too, where a C compiler is present), time our CPU
 # kernels beside the peers on that machine's CPU (benchmarks/peers/run.py: the C/OpenMP
 # loop, and pystencils and Devito where this Python has them), c-blocked's zmm rows against
-# its ymm rows, and time one full 32 x 1000
-# run with HDF5 output. Each part has a time budget; the whole fits in a lease of 8 minutes.
+# its ymm rows, and time one full 32 x 1000 run with HDF5 output. Each part has a time budget; the whole fits in a lease of 8 minutes.
 # Results go to ${OUT:-out/gpu}: logs, and the bench/peers JSON + Markdown for benchmarks/.
 # Without a GPU it stops at once: one line on stderr, exit status 1.
 set -uo pipefail
