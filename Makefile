@@ -20,7 +20,7 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 comma := ,
-.PHONY: help lab labs reference test lint typecheck pytest smoke bench bench-full ladder lock images podman-load test-images test-launcher clean
+.PHONY: help lab labs reference test lint typecheck pytest smoke bench peers bench-full ladder lock images podman-load test-images test-launcher clean
 .PHONY: test-rootless
 .PHONY: lab-env hub hub-env hub-admin hub-down hub-lock test-deploy
 # A TLS-intercepting proxy's CA bundle, handed to image builds as a BuildKit secret (never
@@ -113,6 +113,9 @@ smoke: $(VENV)/.test-deps ## Every available backend against numpy on a small gr
 
 bench: $(VENV)/.test-deps ## Benchmark every available backend on 1080x1920, results in benchmarks/
 	$(BIN)/grayscott bench
+
+peers: $(VENV)/.test-deps ## Our CPU kernels beside the C/OpenMP loop, pystencils, Devito in one run (PEERS_PYTHON: a Python with pystencils and devito)
+	PYTHONPATH=. $(BIN)/python benchmarks/peers/run.py $(if $(PEERS_PYTHON),--peers-python $(PEERS_PYTHON))
 
 bench-full: $(VENV)/.test-deps ## The school's whole run (1000 frames x 32 steps, HDF5) vs compute and disk alone
 	$(BIN)/grayscott bench-full $(if $(BACKENDS),-b $(BACKENDS))

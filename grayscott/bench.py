@@ -38,6 +38,7 @@ class BenchRow:
     speedup_vs_numpy: float = math.nan
     bound_ms_per_step: float = math.nan
     ratio_to_bound: float = math.nan
+    reference: bool = False  # a yardstick, not one of ours (the C/OpenMP loop)
 
     @property
     def on_gpu(self) -> bool:
@@ -113,6 +114,8 @@ def run_bench(names: list[str], params: Params, *, min_seconds: float = 1.0, rep
         if on_row is not None:
             on_row(row)
     finish(rows, params, cpu_bw, gpu_bw)
+    for row in rows:
+        row.reference = backends.get(row.backend).reference
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "grayscott_version": __version__,
@@ -154,11 +157,12 @@ def to_markdown(report: dict[str, Any]) -> str:
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in report["rows"]:
+        name = r["backend"] + (" (reference)" if r.get("reference") else "")
         if r["status"] != "ok":
-            lines.append(f"| {r['backend']} | {r['status']}: {r['reason']} | | | | | | |")
+            lines.append(f"| {name} | {r['status']}: {r['reason']} | | | | | | |")
             continue
         lines.append(
-            f"| {r['backend']} | {r['device']} | {_fmt(r['ms_per_step'], 3)} | "
+            f"| {name} | {r['device']} | {_fmt(r['ms_per_step'], 3)} | "
             f"{_fmt(r['mcells_per_s'], 0)} | {_fmt(r['gb_per_s'], 1)} | "
             f"{_fmt(r['speedup_vs_numpy'], 1)} | {_fmt(r['ratio_to_bound'], 2)} | "
             f"{_fmt(r['warmup_s'], 2)} |")
@@ -167,7 +171,11 @@ def to_markdown(report: dict[str, Any]) -> str:
         versions.update(r["versions"])
     lines += ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())), "",
               "x bound: time per step over the bandwidth bound of its device (1.0 = streaming "
-              "limit; below 1 needs several steps per pass over memory)."]
+              "limit; below 1 needs several steps per pass over memory).",
+              "", "(reference): a straightforward fused C/OpenMP loop, gcc -O3 -march=native, "
+              "compiled here (grayscott/csrc/c_loop.c): not one of ours, the yardstick; "
+              "without a C compiler its row says so. pystencils and Devito: "
+              "benchmarks/peers/run.py."]
     return "\n".join(lines) + "\n"
 
 

@@ -32,6 +32,8 @@ class Backend(ABC):
     generic_stencil: ClassVar[bool] = False
     #: True when it can only run on an NVIDIA GPU.
     needs_gpu: ClassVar[bool] = False
+    #: True for a yardstick that is not one of ours (``c-openmp``): bench labels its row.
+    reference: ClassVar[bool] = False
 
     def __init__(self, params: Params, device: str | None = None) -> None:
         if not params.is_default_stencil and not self.generic_stencil:
@@ -96,6 +98,7 @@ _REGISTRY: dict[str, type[Backend]] = {}
 BACKEND_MODULES = (
     "numpy_slices", "numpy_generic",
     "numba_serial", "numba_parallel", "numba_blocked",
+    "c_openmp", "c_blocked",
     "jax_generic", "jax_3x3",
     "cupy_slices", "cupy_fused",
     "cupynumeric_slices",
