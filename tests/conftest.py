@@ -28,7 +28,7 @@ HIDDEN_PROGRAMS = ("docker", "dockerd", "containerd", "podman", "apptainer", "si
                    "sbatch", "srun", "salloc", "squeue", "sinfo", "scancel", "sacct",
                    "slurmctld", "slurmd", "nvidia-smi")
 #: Suites that drive real engines on purpose (make test-images / test-launcher / test-deploy).
-ENGINE_SUITES = ("images", "launcher", "deploy")
+ENGINE_SUITES = ("images", "launcher", "deploy", "slurm")
 #: Where an engine's client would look for its daemon: nowhere.
 NO_DAEMON = "unix:///nonexistent/gslab-unit-tests.sock"
 
