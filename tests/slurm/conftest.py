@@ -34,16 +34,14 @@ class Job:
     """A submitted job: its id and its folder, on the node and on this host."""
 
     id: str
+    name: str
     node_dir: str
     host_dir: Path
 
     @property
     def log(self) -> Path:
+        """The job's output (the scripts' --output=%x-%j.out, in the submit folder)."""
         return self.host_dir / f"{self.name}-{self.id}.out"
-
-    @property
-    def name(self) -> str:
-        return "gray-scott-jupyter" if "jupyter" in self.node_dir else "gray-scott"
 
 
 class Cluster:
@@ -78,7 +76,10 @@ class Cluster:
                    f"sbatch --parsable {options} {REPO}/hpc/{script} {words}")
         job_id = self.run(command).stdout.strip().split(";")[0]
         assert re.fullmatch(r"\d+", job_id), job_id
-        return Job(job_id, node_dir, host_dir)
+        name = re.search(r"^#SBATCH --job-name=(\S+)$", (REPO / "hpc" / script).read_text(),
+                         re.MULTILINE)
+        assert name, script
+        return Job(job_id, name[1], node_dir, host_dir)
 
     def accounting(self, job: Job) -> tuple[str, str]:
         """(State, ExitCode) of the job's allocation, as sacct reports them to its user."""
