@@ -68,18 +68,21 @@ class Cluster:
         return f"/home/student/tests/{name}", self.home / "tests" / name
 
     def sbatch(self, script: str, *args: str, options: str = "-c 1 --mem=1G", env: str = "",
-               label: str = "job") -> Job:
-        """Submit hpc/``script`` with ``args`` from a new folder; ``env``: NAME=value words."""
+               label: str = "job", files: dict[str, str] | None = None) -> Job:
+        """Submit hpc/``script`` with ``args`` from a new folder holding ``files`` (name: text);
+        ``env``: NAME=value words for sbatch's environment."""
         node_dir, host_dir = self.folder(label)
+        for name, text in (files or {}).items():
+            (host_dir / name).write_text(text)
         words = " ".join(shlex.quote(a) for a in args)
         command = (f"cd {node_dir} && env GSLAB_SIF_DIR={shlex.quote(str(SIF_DIR))} {env} "
                    f"sbatch --parsable {options} {REPO}/hpc/{script} {words}")
         job_id = self.run(command).stdout.strip().split(";")[0]
         assert re.fullmatch(r"\d+", job_id), job_id
-        name = re.search(r"^#SBATCH --job-name=(\S+)$", (REPO / "hpc" / script).read_text(),
-                         re.MULTILINE)
-        assert name, script
-        return Job(job_id, name[1], node_dir, host_dir)
+        job_name = re.search(r"^#SBATCH --job-name=(\S+)$", (REPO / "hpc" / script).read_text(),
+                             re.MULTILINE)
+        assert job_name, script
+        return Job(job_id, job_name[1], node_dir, host_dir)
 
     def accounting(self, job: Job) -> tuple[str, str]:
         """(State, ExitCode) of the job's allocation, as sacct reports them to its user."""
