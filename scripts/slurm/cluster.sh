@@ -5,6 +5,9 @@
 #   cluster.sh stop         remove the node (the student's files stay in $GSLAB_SLURM_DIR)
 #   cluster.sh exec CMD...  run CMD on the node as the ordinary user `student`, in their home
 #   cluster.sh root CMD...  run CMD on the node as root (sacct for every user, logs)
+#   cluster.sh hub          start the cluster hub of hpc/hub on the node (port 8000 of the
+#                           node's address), with an admin service token in
+#                           $GSLAB_SLURM_DIR/hub-token (readable by root only)
 # The student's home on the node (/home/student) is $GSLAB_SLURM_DIR/home/student on this
 # host (default /tmp/gslab-slurm), so that tests can read the files jobs wrote. This
 # repository is mounted read-only at the same path, and so is GSLAB_SIF_DIR (default
@@ -18,7 +21,10 @@ sif_dir=${GSLAB_SIF_DIR:-$repo/build/sif}
 
 start() {
     if ! docker image inspect "$image" >/dev/null 2>&1; then
-        docker build -q -t "$image" "$repo/scripts/slurm" >/dev/null
+        local cert=${PIP_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt} secret=()
+        [ -s "$cert" ] && secret=(--secret "id=pipcert,src=$cert")
+        docker build -q -t "$image" --build-context "hub=$repo/hpc/hub" "${secret[@]}" \
+            "$repo/scripts/slurm" >/dev/null
     fi
     if [ "$(docker inspect -f '{{.State.Running}}' "$name" 2>/dev/null)" != true ]; then
         docker rm -f "$name" >/dev/null 2>&1 || true
@@ -46,8 +52,31 @@ start() {
     docker exec -i "$name" bash <"$repo/scripts/slurm/node-start.sh"
 }
 
+hub() {
+    local token_file=$state/hub-token
+    if [ ! -s "$token_file" ]; then
+        (umask 077 && od -An -N24 -tx1 /dev/urandom | tr -d ' \n' >"$token_file")
+    fi
+    if ! docker exec "$name" pgrep -f /opt/hub/bin/jupyterhub >/dev/null; then
+        local resolved
+        resolved=$(cd "$sif_dir" && pwd -P)
+        GSLAB_HUB_SERVICE_TOKEN=$(cat "$token_file") docker exec -d -e GSLAB_HUB_SERVICE_TOKEN \
+            -e "GSLAB_SIF_DIR=$resolved" -e GSLAB_HUB_CPUS=1 -e GSLAB_HUB_MEMORY=2G \
+            -w /var/lib "$name" bash -c "mkdir -p gslab-hub && cd gslab-hub && exec \
+            /opt/hub/bin/jupyterhub -f $repo/hpc/hub/jupyterhub_config.py >>/var/log/slurm/hub.log 2>&1"
+    fi
+    for _ in $(seq 120); do
+        docker exec "$name" curl -fs -o /dev/null http://127.0.0.1:8000/hub/api && return 0
+        sleep 0.5
+    done
+    echo "error: the hub does not answer (see /var/log/slurm/hub.log on the node)" >&2
+    docker exec "$name" tail -n 20 /var/log/slurm/hub.log >&2
+    return 1
+}
+
 case "${1:-}" in
     start) start ;;
+    hub) hub ;;
     stop) docker rm -f "$name" >/dev/null 2>&1 || true ;;
     exec)
         shift
@@ -59,7 +88,7 @@ case "${1:-}" in
         exec docker exec -i "$name" "$@"
         ;;
     *)
-        echo "usage: $0 start | stop | exec CMD... | root CMD..." >&2
+        echo "usage: $0 start | stop | hub | exec CMD... | root CMD..." >&2
         exit 2
         ;;
 esac
