@@ -127,7 +127,9 @@ def cluster() -> Cluster:
     started = subprocess.run(["bash", str(CLUSTER), "start"], capture_output=True, text=True,
                              env=env, timeout=900, check=False)
     assert started.returncode == 0, started.stdout + started.stderr
+    cluster = Cluster()
+    cluster.run("rm -rf tests")  # the folders of an earlier session's jobs
     # Job ids start again at 1 on a new node: no URL file of an earlier node's job may remain
-    for old in (STATE / "home" / "student" / ".gray-scott-lab").glob("jupyter-*.url"):
+    for old in (cluster.home / ".gray-scott-lab").glob("jupyter-*.url"):
         old.unlink()
-    return Cluster()
+    return cluster
