@@ -21,7 +21,7 @@ PYTEST_ARGS ?=
 .DEFAULT_GOAL := help
 comma := ,
 .PHONY: help lab labs reference test lint typecheck pytest smoke bench peers bench-full ladder lock images podman-load test-images test-launcher clean
-.PHONY: test-rootless
+.PHONY: test-rootless test-slurm
 .PHONY: lab-env hub hub-env hub-admin hub-down hub-lock test-deploy
 # A TLS-intercepting proxy's CA bundle, handed to image builds as a BuildKit secret (never
 # stored in an image). The system bundle is harmless where there is no such proxy.
@@ -75,17 +75,21 @@ test: lint typecheck pytest ## Lint, type-check and run the tests
 lint: $(VENV)/.test-deps ## ruff, shellcheck, hadolint
 	$(BIN)/ruff check . compose/hub/gslab-hub-admin
 	$(BIN)/shellcheck .ci/run scripts/*.sh scripts/apptainer/helper.sh scripts/apptainer/apptainer \
+		scripts/slurm/*.sh \
 		images/*/*.sh compose/gen-env.sh compose/hub/hub.sh scripts/ci/*.sh \
 		k8s/jupyterhub/install.sh hpc/*.sbatch
-	$(BIN)/hadolint images/*/Dockerfile scripts/apptainer/Dockerfile compose/hub/Dockerfile
+	$(BIN)/hadolint images/*/Dockerfile scripts/apptainer/Dockerfile scripts/slurm/Dockerfile \
+		compose/hub/Dockerfile
 
 typecheck: $(VENV)/.test-deps ## mypy
 	$(BIN)/mypy
 	$(BIN)/mypy compose/hub/gslab_hub.py compose/hub/jupyterhub_config.py
+	$(BIN)/mypy hpc/hub/gslab_slurm.py hpc/hub/jupyterhub_config.py
 
 pytest: $(VENV)/.test-deps ## pytest (GRAYSCOTT_REQUIRE_BACKENDS=a,b makes those mandatory)
 	$(BIN)/grayscott backends
-	$(BIN)/python -m pytest --ignore=tests/images --ignore=tests/launcher --ignore=tests/deploy $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --ignore=tests/images --ignore=tests/launcher --ignore=tests/deploy \
+		--ignore=tests/slurm $(PYTEST_ARGS)
 
 # Images: every name comes from grayscott/data/variants.toml; one build path, `gslab build`
 # (the bake file it generates, then labels); `make build-cpu-light`, `make images` (all).
@@ -141,6 +145,13 @@ run-%: $(VENV)/.test-deps ## Start a variant with gslab: make run-cpu-jupyter, r
 
 test-launcher: $(VENV)/.test-deps ## gslab on real engines: make test-launcher RUNTIMES=docker,podman
 	GSLAB_TEST_RUNTIMES=$(RUNTIMES) $(BIN)/python -m pytest tests/launcher $(PYTEST_ARGS)
+
+# A real one-node Slurm cluster (slurmctld, slurmd, slurmdbd) with Apptainer on its node, in a
+# container (scripts/slurm/cluster.sh); jobs submitted as its ordinary user run the .sif files
+# (run as root, after make sif-cpu-light sif-cpu-jupyter).
+test-slurm: $(VENV)/.test-deps ## hpc/*.sbatch on a real Slurm + Apptainer node, as a user
+	bash scripts/slurm/cluster.sh start
+	$(BIN)/python -m pytest tests/slurm $(PYTEST_ARGS)
 
 # Rootless Podman as on a cluster login node (run as root, after make build-cpu-jupyter): an
 # ordinary account made by scripts/rootless-podman.sh with the images in its own storage,

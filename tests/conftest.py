@@ -1,7 +1,7 @@
 """Shared fixtures: a hermetic unit suite, which backends must run here, and how to run
 the real CLI.
 
-The unit suite (every test outside tests/images, tests/launcher and tests/deploy: what
+The unit suite (every test outside tests/images, tests/launcher, tests/deploy and tests/slurm: what
 ``make test`` runs) sees no container engine, scheduler or GPU, so that a developer machine
 where Docker, Podman, Apptainer or Slurm were installed earlier behaves like a fresh CI
 machine (issue #12: a dry run passed here and failed there). A test that needs one sets it up
@@ -29,8 +29,9 @@ from grayscott import backends, hardware, variants
 HIDDEN_PROGRAMS = ("docker", "dockerd", "containerd", "podman", "apptainer", "singularity",
                    "sbatch", "srun", "salloc", "squeue", "sinfo", "scancel", "sacct",
                    "slurmctld", "slurmd", "nvidia-smi")
-#: Suites that drive real engines on purpose (make test-images / test-launcher / test-deploy).
-ENGINE_SUITES = ("images", "launcher", "deploy")
+#: Suites that drive real engines on purpose (make test-images / test-launcher / test-deploy /
+#: test-slurm).
+ENGINE_SUITES = ("images", "launcher", "deploy", "slurm")
 #: Where an engine's client would look for its daemon: nowhere.
 NO_DAEMON = "unix:///nonexistent/gslab-unit-tests.sock"
 

