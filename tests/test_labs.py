@@ -400,11 +400,20 @@ def step_one_array(u, v, du, dv, feed, kill, dt):  # type: ignore[no-untyped-def
     return step_right(u, v, du, dv, feed, kill, dt)[1]
 
 
+def step_in_place(u, v, du, dv, feed, kill, dt):  # type: ignore[no-untyped-def]
+    """Right values (NumPy evaluates the right-hand side first), but the caller's u and v
+    are overwritten: the habit that breaks every loop version."""
+    u[1:-1, 1:-1], v[1:-1, 1:-1] = model.react(u[1:-1, 1:-1], v[1:-1, 1:-1], model.laplacian(u),
+                                               model.laplacian(v), du, dv, feed, kill, dt)
+    return u, v
+
+
 @pytest.mark.parametrize(("fn", "message"), [
     (step_no_feed, r"value at padded cell \(\d+, \d+\)"),
     (step_whole_array, "boundary frame of v"),
     (step_interior_only, "that is the interior"),
     (step_one_array, "expected a pair"),
+    (step_in_place, r"modified its input u \(first at cell"),
 ])
 def test_check_step_rejects(fn, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(checks.CheckFailed, match=message):
@@ -427,7 +436,7 @@ def test_check_numba_step() -> None:
     with pytest.raises(checks.CheckFailed, match="parallel=True"):
         checks.check_numba_step(serial, parallel=True)
     wrong = numba.njit(_numba_step_wrong)
-    with pytest.raises(checks.CheckFailed, match="value at padded cell"):
+    with pytest.raises(checks.CheckFailed, match=r"modified its input u .*write the copies"):
         checks.check_numba_step(wrong)
 
 

@@ -342,7 +342,9 @@ def _state_problem(result: Any, expected: tuple[np.ndarray, np.ndarray], tol: fl
 
 
 def check_step(step: Fn, *, steps: int = 1, raise_on_failure: bool = True, name: str = "check_step") -> Verdict:
-    """``step(u, v, du, dv, feed, kill, dt) -> (u, v)``: one step, padded, frame untouched.
+    """``step(u, v, du, dv, feed, kill, dt) -> (u, v)``: one step, padded, frame untouched,
+    the input arrays unchanged (a loop that writes into them reads neighbours it has already
+    updated; the exercises' main warning).
 
     The result is compared with the ``numpy`` backend; ``steps`` > 1 feeds the result back,
     which catches a step that swaps its buffers wrongly.
@@ -350,10 +352,16 @@ def check_step(step: Fn, *, steps: int = 1, raise_on_failure: bool = True, name:
     u0, v0 = seeded_state()
     expected = _reference_steps(u0, v0, steps)
     u, v = u0.copy(), v0.copy()
-    for _ in range(steps):
+    for k in range(steps):
+        given = (u, v)
         result = step(u, v, *CHECK_PARAMS.coefficients())
         if not isinstance(result, (tuple, list)) or len(result) != 2:
             return _fail(name, f"returned {type(result).__name__}, expected a pair (u, v)", raise_on_failure)
+        if k == 0:  # the caller's arrays: a loop that writes into them reads updated neighbours
+            changed = _changed(u0, given[0], "u") or _changed(v0, given[1], "v")
+            if changed:
+                return _fail(name, changed + " (u.copy(), v.copy() first, then write the copies)",
+                             raise_on_failure)
         u, v = result
     problem = _state_problem((u, v), expected, model.tolerance("float32") if steps > 1 else ONE_STEP_TOL)
     grid = f"{CHECK_PARAMS.rows}x{CHECK_PARAMS.cols}"
