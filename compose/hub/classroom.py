@@ -234,7 +234,8 @@ def class_hub(args: argparse.Namespace) -> Iterator[tuple[Hub, str]]:
                     "GSLAB_HUB_SHARED_PASSWORD": password, "GSLAB_HUB_GPU": "no",
                     "GSLAB_HUB_MEM_LIMIT": args.mem_limit,
                     "GSLAB_HUB_CPU_LIMIT": str(args.cpu_limit),
-                    "GSLAB_HUB_DOCKER_THREADS": str(args.docker_threads)}
+                    "GSLAB_HUB_DOCKER_THREADS": str(args.docker_threads),
+                    "GSLAB_HUB_CPU_IMAGE": args.image}
         env_file.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
         env = {"HUB_ENV_FILE": str(env_file), "HUB_NAME": name}
         try:
@@ -471,11 +472,15 @@ def run_class(args: argparse.Namespace) -> dict[str, Any]:
                            + (engine_cpu1 - engine_cpu0)) / len(spawn_cpu)
     cores = os.cpu_count() or 1
     ready = [s.times["spawn_to_ready_s"] for s in ok]
-    floor = args.n * per_spawn_total / cores if per_spawn_total else None
+    # The least the class can take: all spawns' CPU-seconds on all cores, and never less
+    # than one lab's own CPU-seconds under its CPU limit.
+    machine_floor = args.n * per_spawn_total / cores if per_spawn_total else None
+    lab_floor = quantile(spawn_cpu, 0.5) / args.cpu_limit if spawn_cpu else None
+    floor = max(machine_floor, lab_floor) if machine_floor and lab_floor else None
     return {
         "kind": "gslab-hub-class", "date": datetime.datetime.now(datetime.UTC).isoformat(
             timespec="seconds"),
-        "machine": machine(), "versions": versions(version),
+        "machine": machine(), "versions": versions(version, args.image),
         "settings": {"students": args.n, "pattern": args.pattern,
                      "window_s": args.window if args.pattern == "staggered" else 0,
                      "mem_limit": args.mem_limit, "cpu_limit": args.cpu_limit,
@@ -501,6 +506,8 @@ def run_class(args: argparse.Namespace) -> dict[str, Any]:
                   "engine_during_arrival": round(engine_cpu1 - engine_cpu0, 2),
                   "per_spawn_total": per_spawn_total and round(per_spawn_total, 2)},
         "cpu_floor_s": floor and round(floor, 1),
+        "cpu_floor_parts_s": {"machine": machine_floor and round(machine_floor, 1),
+                              "one_lab_under_its_limit": lab_floor and round(lab_floor, 1)},
         "p95_over_floor": floor and ready and round(quantile(ready, 0.95) / floor, 2),
         "one_spawn": solo,
         "per_student": {s.name: {k: round(v, 2) for k, v in s.times.items()}
@@ -525,12 +532,12 @@ def machine() -> dict[str, Any]:
             "load_before": [round(x, 2) for x in load]}
 
 
-def versions(jupyterhub: str | None) -> dict[str, Any]:
+def versions(jupyterhub: str | None, image_name: str) -> dict[str, Any]:
     docker = run("docker", "version", "-f", "{{.Server.Version}}", check=False).stdout.strip()
     image = run("docker", "image", "inspect", "-f", "{{.Id}} {{index .Config.Labels "
-                "\"org.opencontainers.image.version\"}}", IMAGE, check=False).stdout.split()
+                "\"org.opencontainers.image.version\"}}", image_name, check=False).stdout.split()
     commit = run("git", "-C", str(REPO), "rev-parse", "--short", "HEAD", check=False).stdout
-    return {"docker": docker, "jupyterhub": jupyterhub, "image": IMAGE,
+    return {"docker": docker, "jupyterhub": jupyterhub, "image": image_name,
             "image_id": image[0][:19] if image else None,
             "image_version": image[1] if len(image) > 1 else None,
             "repository_commit": commit.strip(), "python": platform.python_version()}
@@ -574,7 +581,9 @@ def markdown(report: dict[str, Any]) -> str:
         f"{(cpu['lab_container_at_ready'] or {}).get('p50')}; hub {cpu['hub_during_arrival']} "
         f"and Docker daemons {cpu['engine_during_arrival']} for the whole arrival; "
         f"{cpu['per_spawn_total']} per spawn in all. CPU floor for the class: "
-        f"{report['cpu_floor_s']} s (N x per spawn / cores); p95 ready / floor = "
+        f"{report['cpu_floor_s']} s, the larger of N x per spawn / cores "
+        f"({report['cpu_floor_parts_s']['machine']}) and one lab's CPU-seconds under its "
+        f"limit ({report['cpu_floor_parts_s']['one_lab_under_its_limit']}); p95 ready / floor = "
         f"{report['p95_over_floor']}.",
     ]
     solo = report.get("one_spawn")
@@ -595,6 +604,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--cpu-limit", type=float, default=0.5, help="per student (0.5)")
     p.add_argument("--docker-threads", type=int, default=16,
                    help="the hub's Docker calls at once (GSLAB_HUB_DOCKER_THREADS, 16)")
+    p.add_argument("--image", default=IMAGE, help=f"the students' lab image ({IMAGE})")
     p.add_argument("--frames", type=int, default=4, help="frames the cell writes (4)")
     p.add_argument("--timeout", type=float, default=600.0, help="per request (600 s)")
     p.add_argument("--no-solo", dest="solo", action="store_false",
@@ -615,8 +625,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     try:
-        if run("docker", "image", "inspect", IMAGE, check=False).returncode != 0:
-            raise ClassError(f"{IMAGE} is missing: make build-cpu-jupyter")
+        if run("docker", "image", "inspect", args.image, check=False).returncode != 0:
+            raise ClassError(f"{args.image} is missing: make build-cpu-jupyter")
         report = run_class(args)
     except (ClassError, OSError, requests.RequestException, subprocess.SubprocessError) as exc:
         print(f"error: {exc}", file=sys.stderr)
