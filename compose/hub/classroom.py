@@ -611,7 +611,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help="skip the one spawn alone before the class")
     p.add_argument("--prefix", default="gslab-class", help="hub, container and volume names")
     p.add_argument("--out", type=Path, default=Path("build"),
-                   help="folder for class-<date>-n<N>-<pattern>.json/.md (build)")
+                   help="folder for hub-class-<date>-n<N>-<pattern>.json/.md (build)")
     args = p.parse_args(argv)
     if args.n < 1 or args.n > 200:
         p.error("-n must be between 1 and 200")
@@ -632,7 +632,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / f"class-{report['date'][:10]}-n{args.n}-{args.pattern}"
+    stem = args.out / f"hub-class-{report['date'][:10]}-n{args.n}-{args.pattern}"
     stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
     stem.with_suffix(".md").write_text(markdown(report))
     print(markdown(report))

@@ -20,7 +20,7 @@ STUDENTS = 3
 def simulate(out: Path, prefix: str, *args: str) -> dict[str, object]:
     result = run(sys.executable, COMPOSE / "hub" / "classroom.py", "-n", str(STUDENTS),
                  "--prefix", prefix, "--out", out, *args, check=False, timeout=900)
-    reports = sorted(out.glob("class-*.json"))
+    reports = sorted(out.glob("hub-class-*.json"))
     assert result.returncode == 0 and len(reports) == 1, (
         f"exit {result.returncode}\n{result.stdout}\n{result.stderr}")
     assert (reports[0].with_suffix(".md")).read_text().startswith("# A class at the hub")
