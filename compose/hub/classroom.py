@@ -429,6 +429,7 @@ def one_spawn_breakdown(hub: Hub, password: str, args: argparse.Namespace) -> di
 
 
 def run_class(args: argparse.Namespace) -> dict[str, Any]:
+    began, host = datetime.datetime.now(datetime.UTC), machine()
     students = [Student(f"s{i:02d}", 0.0 if args.pattern == "burst"
                         else round(i * args.window / args.n, 2)) for i in range(args.n)]
     with class_hub(args) as (hub, password):
@@ -478,9 +479,9 @@ def run_class(args: argparse.Namespace) -> dict[str, Any]:
     lab_floor = quantile(spawn_cpu, 0.5) / args.cpu_limit if spawn_cpu else None
     floor = max(machine_floor, lab_floor) if machine_floor and lab_floor else None
     return {
-        "kind": "gslab-hub-class", "date": datetime.datetime.now(datetime.UTC).isoformat(
-            timespec="seconds"),
-        "machine": machine(), "versions": versions(version, args.image),
+        "kind": "gslab-hub-class", "date": began.isoformat(timespec="seconds"),
+        "machine": host | {"load_after": [round(x, 2) for x in os.getloadavg()]},
+        "versions": versions(version, args.image),
         "settings": {"students": args.n, "pattern": args.pattern,
                      "window_s": args.window if args.pattern == "staggered" else 0,
                      "mem_limit": args.mem_limit, "cpu_limit": args.cpu_limit,
@@ -536,7 +537,7 @@ def versions(jupyterhub: str | None, image_name: str) -> dict[str, Any]:
     docker = run("docker", "version", "-f", "{{.Server.Version}}", check=False).stdout.strip()
     image = run("docker", "image", "inspect", "-f", "{{.Id}} {{index .Config.Labels "
                 "\"org.opencontainers.image.version\"}}", image_name, check=False).stdout.split()
-    commit = run("git", "-C", str(REPO), "rev-parse", "--short", "HEAD", check=False).stdout
+    commit = run("git", "-C", str(REPO), "describe", "--always", "--dirty", check=False).stdout
     return {"docker": docker, "jupyterhub": jupyterhub, "image": image_name,
             "image_id": image[0][:19] if image else None,
             "image_version": image[1] if len(image) > 1 else None,
@@ -554,7 +555,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"# A class at the hub: {st['students']} students, {st['pattern']}",
         "",
         f"{report['date']}, {m['host']} ({m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB), "
-        f"load before {m['load_before']}; Docker {report['versions']['docker']}, JupyterHub "
+        f"load average {m['load_before']} before, {m['load_after']} after; Docker {report['versions']['docker']}, JupyterHub "
         f"{report['versions']['jupyterhub']}, {st['students']} x {report['versions']['image']} "
         f"at {st['mem_limit']} / {st['cpu_limit']} CPU each, {st['docker_threads']} Docker "
         f"threads; commit {report['versions']['repository_commit']}. Produced by "
