@@ -555,7 +555,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"# A class at the hub: {st['students']} students, {st['pattern']}",
         "",
         f"{report['date']}, {m['host']} ({m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB), "
-        f"load average {m['load_before']} before, {m['load_after']} after; Docker {report['versions']['docker']}, JupyterHub "
+        f"load average {m['load_before']} before, {m['load_after']} after; "
+        f"Docker {report['versions']['docker']}, JupyterHub "
         f"{report['versions']['jupyterhub']}, {st['students']} x {report['versions']['image']} "
         f"at {st['mem_limit']} / {st['cpu_limit']} CPU each, {st['docker_threads']} Docker "
         f"threads; commit {report['versions']['repository_commit']}. Produced by "
