@@ -162,7 +162,7 @@ hub: ## Start the one-machine JupyterHub (HUB_TLS_DIR=/path for HTTPS): compose/
 hub-admin: ## Make teachers hub admins: make hub-admin USERS="alice bob" (prints passwords)
 	bash compose/hub/hub.sh admin $(USERS)
 
-hub-down: ## Stop the hub and its users' servers (users' volumes are kept)
+hub-down: ## End the class: stop the hub and every user's server (restarting the hub keeps them; volumes are kept)
 	bash compose/hub/hub.sh down
 
 hub-class: $(VENV)/.deploy-deps ## A class at a hub of its own, measured: make hub-class N=40 PATTERN=burst|staggered OUT=benchmarks

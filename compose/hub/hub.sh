@@ -88,10 +88,17 @@ case "${1:-}" in
         compose exec -T hub gslab-hub-admin add-teacher "$@"
         ;;
     down)
-        # The users' servers first (the hub started them; compose does not know them)
-        mapfile -t labs < <(docker ps -q --filter label=org.jupyter.service=jupyter-notebook \
+        # The users' servers first (the hub started them; compose does not know them), then
+        # their containers (as the hub does after a stop: the work is in the volumes), which
+        # would otherwise keep the network and the volumes in use
+        # (DockerSpawner labels nothing: the labs are the containers named <hub>-<user> on
+        # the hub's network)
+        mapfile -t labs < <(docker ps -aq --filter "name=^${HUB_NAME:-gslab-hub}-" \
             --filter "network=${HUB_NAME:-gslab-hub}")
-        if [ "${#labs[@]}" -gt 0 ]; then docker stop "${labs[@]}" >/dev/null; fi
+        if [ "${#labs[@]}" -gt 0 ]; then
+            docker stop "${labs[@]}" >/dev/null
+            docker rm "${labs[@]}" >/dev/null
+        fi
         compose down
         ;;
     *)

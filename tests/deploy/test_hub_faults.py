@@ -106,3 +106,18 @@ def test_a_kernel_past_its_memory_limit_dies_alone_and_restarts(small_hub: Hub) 
     assert requests.get(f"{hub.url}/hub/health", timeout=30).status_code == 200
     for user in ("greedy", "calm"):
         assert hub.api("DELETE", f"/users/{user}/server").status_code in (202, 204)
+
+
+def test_hub_down_stops_the_class_and_keeps_the_work(
+        docker_engine: None, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """`make hub-down` (hub.sh down) is what ends a class: the running labs stop and their
+    containers go (they would keep the network and the volumes in use), the volumes stay."""
+    with started_hub(tmp_path_factory.mktemp("down-hub"), {}) as hub:
+        lab_with_kernel(hub, "student")
+        hub.script("down")
+        left = run("docker", "ps", "-aq", "--filter", f"name=^{hub.name}").stdout.split()
+        assert left == [], "containers left after hub.sh down"
+        networks = run("docker", "network", "ls", "-q", "--filter", f"name=^{hub.name}$")
+        assert networks.stdout.split() == []
+        volumes = run("docker", "volume", "ls", "-q", "--filter", f"name=^{hub.name}-").stdout
+        assert f"{hub.name}-user-student" in volumes.split()
