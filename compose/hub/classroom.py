@@ -298,7 +298,8 @@ def spawn_and_wait(hub: Hub, s: Student, timeout: float) -> None:
 
 async def execute(url: str, headers: dict[str, str], code: str, timeout: float) -> str:
     """One cell over the kernel's channels websocket; what it printed (error: raises)."""
-    conn = await websocket.websocket_connect(httpclient.HTTPRequest(url, headers=headers))
+    conn = await websocket.websocket_connect(httpclient.HTTPRequest(
+        url, headers=headers, connect_timeout=timeout, request_timeout=timeout))
     msg_id = uuid.uuid4().hex
     await conn.write_message(json.dumps({
         "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "student",
@@ -633,6 +634,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ClassError, OSError, requests.RequestException, subprocess.SubprocessError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # the class's hub, labs and volumes are already removed
+        print("interrupted: the class's hub and its labs were removed", file=sys.stderr)
+        return 130
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / f"hub-class-{report['date'][:10]}-n{args.n}-{args.pattern}"
     stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
