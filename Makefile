@@ -22,7 +22,7 @@ PYTEST_ARGS ?=
 comma := ,
 .PHONY: help lab labs reference test lint typecheck pytest smoke bench peers bench-full ladder lock images podman-load test-images test-launcher clean
 .PHONY: test-rootless test-slurm
-.PHONY: lab-env hub hub-env hub-admin hub-down hub-lock test-deploy
+.PHONY: lab-env hub hub-env hub-admin hub-down hub-lock hub-class test-deploy
 # A TLS-intercepting proxy's CA bundle, handed to image builds as a BuildKit secret (never
 # stored in an image). The system bundle is harmless where there is no such proxy.
 PIP_CERT_FILE ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
@@ -83,7 +83,7 @@ lint: $(VENV)/.test-deps ## ruff, shellcheck, hadolint
 
 typecheck: $(VENV)/.test-deps ## mypy
 	$(BIN)/mypy
-	$(BIN)/mypy compose/hub/gslab_hub.py compose/hub/jupyterhub_config.py
+	$(BIN)/mypy compose/hub/gslab_hub.py compose/hub/jupyterhub_config.py compose/hub/classroom.py
 	$(BIN)/mypy hpc/hub/gslab_slurm.py hpc/hub/jupyterhub_config.py
 
 pytest: $(VENV)/.test-deps ## pytest (GRAYSCOTT_REQUIRE_BACKENDS=a,b makes those mandatory)
@@ -176,8 +176,12 @@ hub: ## Start the one-machine JupyterHub (HUB_TLS_DIR=/path for HTTPS): compose/
 hub-admin: ## Make teachers hub admins: make hub-admin USERS="alice bob" (prints passwords)
 	bash compose/hub/hub.sh admin $(USERS)
 
-hub-down: ## Stop the hub and its users' servers (users' volumes are kept)
+hub-down: ## End the class: stop the hub and every user's server (restarting the hub keeps them; volumes are kept)
 	bash compose/hub/hub.sh down
+
+hub-class: $(VENV)/.deploy-deps ## A class at a hub of its own, measured: make hub-class N=40 PATTERN=burst|staggered OUT=benchmarks
+	$(BIN)/python compose/hub/classroom.py -n $(or $(N),5) --pattern $(or $(PATTERN),burst) \
+		--out $(or $(OUT),build) $(CLASS_ARGS)
 
 hub-lock: $(VENV)/.test-deps ## Regenerate compose/hub/requirements.lock.txt
 	$(BIN)/uv pip compile compose/hub/requirements.in --python-version 3.13 \

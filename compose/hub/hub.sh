@@ -88,10 +88,25 @@ case "${1:-}" in
         compose exec -T hub gslab-hub-admin add-teacher "$@"
         ;;
     down)
-        # The users' servers first (the hub started them; compose does not know them)
-        mapfile -t labs < <(docker ps -q --filter label=org.jupyter.service=jupyter-notebook \
+        # The hub first (it keeps the labs running when it stops), then the users' servers
+        # it started: compose does not know them and DockerSpawner labels nothing, they are
+        # the <hub>-<user> containers on the hub's network. Docker removes each as it stops
+        # (DockerSpawner sets auto-remove; the work is in the volumes); wait for that, since
+        # a container left would keep the network and the volumes in use.
+        compose stop
+        mapfile -t labs < <(docker ps -aq --filter "name=^${HUB_NAME:-gslab-hub}-" \
             --filter "network=${HUB_NAME:-gslab-hub}")
-        if [ "${#labs[@]}" -gt 0 ]; then docker stop "${labs[@]}" >/dev/null; fi
+        if [ "${#labs[@]}" -gt 0 ]; then
+            docker stop "${labs[@]}" >/dev/null
+            for lab in "${labs[@]}"; do
+                for _ in $(seq 100); do
+                    docker container inspect "$lab" >/dev/null 2>&1 || break
+                    [ "$(docker container inspect -f '{{.HostConfig.AutoRemove}}' "$lab" \
+                        2>/dev/null)" = false ] && { docker rm "$lab" >/dev/null; break; }
+                    sleep 0.1
+                done
+            done
+        fi
         compose down
         ;;
     *)
