@@ -41,8 +41,10 @@ def _on_gpu(row: dict[str, Any]) -> bool:
 
 
 def _reports(directory: Path) -> list[dict[str, Any]]:
-    """Every report of the school's grid in ``directory``, oldest first."""
-    reports = [json.loads(path.read_text()) for path in directory.glob("*.json")]
+    """Every ``grayscott bench`` / ``bench-full`` report of the school's grid in ``directory``,
+    oldest first (the peers' and the hub's reports beside them are other kinds)."""
+    paths = [*directory.glob("bench-*.json"), *directory.glob("full-*.json")]
+    reports = [json.loads(path.read_text()) for path in paths]
     return sorted((r for r in reports if (r.get("params", {}).get("rows"),
                                           r.get("params", {}).get("cols")) == (1080, 1920)),
                   key=lambda r: str(r["date"]))
