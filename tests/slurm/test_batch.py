@@ -82,8 +82,13 @@ def test_scancel_leaves_a_readable_file_with_the_frames_done(cluster: Cluster) -
     cluster.scancel(job)
     state, _ = cluster.wait(job)
     assert state.startswith("CANCELLED")
-    log = log_text(job)
-    match = re.search(r"interrupted: /work/cut.h5 holds the (\d+) frames finished", log)
+    # Slurm records CANCELLED when it signals the job; the run's last words (its frames closed,
+    # then one line) can reach the log a moment later
+    pattern = r"interrupted: /work/cut.h5 holds the (\d+) frames finished"
+    deadline = time.monotonic() + 60
+    while not re.search(pattern, log := log_text(job)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    match = re.search(pattern, log)
     assert match, log
     done = int(match[1])
     with h5py.File(output, "r") as f:
