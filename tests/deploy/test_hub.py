@@ -34,19 +34,25 @@ def server_ready(hub: Hub, user: str) -> bool:
     return bool(model["servers"].get("", {}).get("ready"))
 
 
-async def execute(ws_url: str, token: str, code: str) -> str:
-    """Run ``code`` in a kernel over the Jupyter websocket protocol; what it printed."""
-    request = httpclient.HTTPRequest(ws_url, headers={"Authorization": f"token {token}"})
-    conn = await websocket.websocket_connect(request)
+def execute_request(code: str) -> tuple[str, str]:
+    """(msg_id, message): a Jupyter ``execute_request`` for the kernel's channels websocket."""
     msg_id = uuid.uuid4().hex
-    await conn.write_message(json.dumps({
+    return msg_id, json.dumps({
         "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test",
                    "session": uuid.uuid4().hex, "version": "5.3",
                    "date": datetime.datetime.now(datetime.UTC).isoformat()},
         "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
         "content": {"code": code, "silent": False, "store_history": False,
                     "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
-    }))
+    })
+
+
+async def execute(ws_url: str, token: str, code: str) -> str:
+    """Run ``code`` in a kernel over the Jupyter websocket protocol; what it printed."""
+    request = httpclient.HTTPRequest(ws_url, headers={"Authorization": f"token {token}"})
+    conn = await websocket.websocket_connect(request)
+    msg_id, message = execute_request(code)
+    await conn.write_message(message)
     output: list[str] = []
     while True:
         raw = await asyncio.wait_for(conn.read_message(), 300)

@@ -6,9 +6,7 @@ the first student's server keep running."""
 from __future__ import annotations
 
 import asyncio
-import datetime
 import json
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -16,7 +14,7 @@ import requests
 from tornado import httpclient, websocket
 
 from tests.deploy.conftest import Hub, run, started_hub, wait_for
-from tests.deploy.test_hub import execute, server_ready
+from tests.deploy.test_hub import execute, execute_request, server_ready
 
 LIMIT_MIB = 384
 
@@ -44,14 +42,8 @@ async def run_until_end_or_death(ws_url: str, token: str, code: str) -> str:
     """Run ``code``; 'idle' when the cell finished, else the kernel's state when it died."""
     request = httpclient.HTTPRequest(ws_url, headers={"Authorization": f"token {token}"})
     conn = await websocket.websocket_connect(request)
-    msg_id = uuid.uuid4().hex
-    await conn.write_message(json.dumps({
-        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test",
-                   "session": uuid.uuid4().hex, "version": "5.3",
-                   "date": datetime.datetime.now(datetime.UTC).isoformat()},
-        "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-        "content": {"code": code, "silent": False, "store_history": False,
-                    "user_expressions": {}, "allow_stdin": False, "stop_on_error": True}}))
+    msg_id, message = execute_request(code)
+    await conn.write_message(message)
     try:
         while True:
             raw = await asyncio.wait_for(conn.read_message(), 180)
