@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from grayscott import model
-from grayscott.backends.base import Backend
+from grayscott.backends.base import HostPairs
 
 
 @cache
@@ -60,7 +60,7 @@ def compiled_advance(parallel: bool) -> Callable[..., int]:
     return advance
 
 
-class NumbaLoopBackend(Backend):
+class NumbaLoopBackend(HostPairs):
     """Shared by ``numba`` and ``numba-parallel``: state in two pairs of host buffers."""
 
     libraries = ("numba", "llvmlite")
@@ -76,21 +76,13 @@ class NumbaLoopBackend(Backend):
 
     def load(self, u: np.ndarray, v: np.ndarray) -> None:
         dtype = self.params.np_dtype
-        self.u, self.v = np.array(u, dtype=dtype), np.array(v, dtype=dtype)
-        self.u2, self.v2 = self.u.copy(), self.v.copy()  # frames included: never written
+        self._load_pairs(u, v)
         self._coefficients = tuple(dtype.type(c) for c in self.params.coefficients())
         self._advance: Any = compiled_advance(self.parallel)
 
     def advance(self, steps: int) -> None:
         if self._advance(self.u, self.v, self.u2, self.v2, steps, *self._coefficients):
-            self.u, self.u2 = self.u2, self.u
-            self.v, self.v2 = self.v2, self.v
-
-    def fetch_v(self) -> np.ndarray:
-        return self.v[1:-1, 1:-1].copy()
-
-    def fetch_state(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.u.copy(), self.v.copy()
+            self._swap()
 
     @property
     def device(self) -> str:

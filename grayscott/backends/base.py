@@ -106,6 +106,32 @@ BACKEND_MODULES = (
 )
 
 
+class HostPairs(Backend):
+    """State in two pairs of host arrays: a compiled step reads (u, v) and writes (u2, v2);
+    ``_swap`` after an odd number of steps. The frames are copied into both pairs and never
+    written. Shared by the Numba loops and the C loop."""
+
+    u: np.ndarray
+    v: np.ndarray
+    u2: np.ndarray
+    v2: np.ndarray
+
+    def _load_pairs(self, u: np.ndarray, v: np.ndarray) -> None:
+        dtype = self.params.np_dtype
+        self.u, self.v = np.array(u, dtype=dtype), np.array(v, dtype=dtype)
+        self.u2, self.v2 = self.u.copy(), self.v.copy()  # frames included: never written
+
+    def _swap(self) -> None:
+        self.u, self.u2 = self.u2, self.u
+        self.v, self.v2 = self.v2, self.v
+
+    def fetch_v(self) -> np.ndarray:
+        return self.v[1:-1, 1:-1].copy()
+
+    def fetch_state(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.u.copy(), self.v.copy()
+
+
 def register(cls: type[Backend]) -> type[Backend]:
     """Class decorator: make the backend known under ``cls.name``."""
     if cls.name in _REGISTRY:

@@ -13,20 +13,18 @@ import ctypes
 import numpy as np
 
 from grayscott.backends._c import CTYPE, CBackend, ptr
-from grayscott.backends.base import register
+from grayscott.backends.base import HostPairs, register
 
 
 @register
-class COpenMPBackend(CBackend):
+class COpenMPBackend(CBackend, HostPairs):
     name = "c-openmp"
     summary = "reference: a plain fused C/OpenMP loop, gcc -O3 -march=native (compiled here)"
     source = "c_loop.c"
     reference = True
 
     def load(self, u: np.ndarray, v: np.ndarray) -> None:
-        dtype = self.params.np_dtype
-        self.u, self.v = np.array(u, dtype=dtype), np.array(v, dtype=dtype)
-        self.u2, self.v2 = self.u.copy(), self.v.copy()
+        self._load_pairs(u, v)
         self._fn = self.library().gs_loop
         real = CTYPE[self.params.dtype]
         self._fn.argtypes = [ctypes.c_void_p] * 4 + [ctypes.c_long] * 3 + [real] * 5 + [ctypes.c_int]
@@ -37,11 +35,4 @@ class COpenMPBackend(CBackend):
         p = self.params
         if self._fn(ptr(self.u), ptr(self.v), ptr(self.u2), ptr(self.v2), p.rows, p.cols, steps,
                     *self._coefficients, self.threads):
-            self.u, self.u2 = self.u2, self.u
-            self.v, self.v2 = self.v2, self.v
-
-    def fetch_v(self) -> np.ndarray:
-        return self.v[1:-1, 1:-1].copy()
-
-    def fetch_state(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.u.copy(), self.v.copy()
+            self._swap()
