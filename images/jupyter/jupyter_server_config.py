@@ -28,3 +28,41 @@ c.ServerProxy.servers = {
         "launcher_entry": {"title": "VS Code", "icon_path": "/opt/code-server/vscode.svg"},
     },
 }
+
+
+def _exit_without_finalizing_after_a_stop() -> None:
+    """Once the server has stopped cleanly (SIGTERM from `docker stop` or the hub, the
+    shutdown button), leave at once instead of tearing the interpreter down.
+
+    Measured in a hub lab (0.5 CPU): after "Kernel shutdown" the server spent ~3 s holding
+    the GIL in Python's finalisation (freeing every module of JupyterLab and its extensions)
+    with nothing left to do; 40 students stopping together on 2 cores queued behind it past
+    Docker's 10 s grace and were killed. The kernels are shut down and the logs written by
+    then; the exit status stays 0 as before. A server that fails before it ever stopped
+    (bad settings) exits the usual way, with its own status."""
+    import atexit
+    import sys
+
+    from jupyter_server.serverapp import ServerApp
+
+    stop = ServerApp.stop
+    stopped: list[ServerApp] = []
+
+    def stop_and_remember(self: ServerApp, *args: object, **kwargs: object) -> None:
+        stopped.append(self)
+        stop(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    def leave() -> None:
+        if stopped:
+            stopped[0].log.info("Stopped: leaving without tearing the interpreter down")
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
+
+    ServerApp.stop = stop_and_remember  # type: ignore[method-assign]
+    # atexit runs handlers last-registered first: this one, registered while the settings
+    # load, runs after Jupyter's own.
+    atexit.register(leave)
+
+
+_exit_without_finalizing_after_a_stop()

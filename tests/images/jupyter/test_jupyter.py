@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,24 @@ def test_the_server_starts_without_compiling_a_grammar(container: Container) -> 
     loaded = container.sh("python -c 'import sys, jupyterhub.singleuser, jupyter_server.serverapp; "
                           "print(sorted(m for m in sys.modules if m.startswith((\"rfc3987\", \"lark\"))))'")
     assert loaded.strip() == "[]", loaded
+
+
+@pytest.mark.runtimes("docker", "podman")
+def test_a_stop_shuts_the_kernels_down_then_leaves_at_once(container: Container) -> None:
+    """`docker stop` (what the hub's stop button and `gslab stop` come to): the server shuts
+    its kernels down, says it leaves without Python's finalisation (seconds of CPU per lab,
+    which made a class's stops queue past Docker's grace period) and exits 0."""
+    with container.serve(8888, health="/api", read_only=True,
+                         env={"JUPYTER_TOKEN": "school-token"}) as server:
+        status, _, body = server.request("POST", "/api/kernels?token=school-token", body="{}")
+        assert status == 201, body
+        program = server.runtime.program
+        stopped = subprocess.run([program, "stop", server.name], capture_output=True,
+                                 text=True, timeout=60, check=False)
+        assert stopped.returncode == 0, stopped.stderr
+        state = subprocess.run([program, "inspect", "-f", "{{.State.ExitCode}}", server.name],
+                               capture_output=True, text=True, timeout=30, check=True)
+        logs = server.logs()
+    assert state.stdout.strip() == "0", logs
+    shutdown = logs.index("Kernel shutdown: " + json.loads(body)["id"])
+    assert logs.index("leaving without tearing the interpreter down") > shutdown, logs
