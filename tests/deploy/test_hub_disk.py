@@ -135,3 +135,21 @@ def test_the_cap_setting_is_checked() -> None:
     for bad in ("lots", "1M"):
         with pytest.raises(ValueError, match="GSLAB_HUB_DISK_LIMIT"):
             gslab_hub.disk_limit_bytes(bad)
+
+
+def test_a_plain_volume_from_before_the_cap_is_kept(capped_hub: Hub) -> None:
+    """A student whose volume was made before the cap keeps it and their work (uncapped)."""
+    hub = capped_hub
+    volume = f"{hub.name}-user-legacy"
+    run("docker", "volume", "create", volume)
+    run("docker", "run", "--rm", "-v", f"{volume}:/work", "--entrypoint", "sh", "-u", "1000:100",
+        "gray-scott-lab:cpu-jupyter", "-c", "echo old > /work/old.txt")
+    _, ws = lab_with_kernel(hub, "legacy")
+    printed = asyncio.run(execute(ws, hub.token, (
+        "import os\nprint('text', open('/work/old.txt').read().strip())\n"
+        "print('limit', os.environ.get('GSLAB_DISK_LIMIT'))")))
+    assert "text old" in printed and "limit None" in printed, printed
+    options = json.loads(run("docker", "volume", "inspect", volume).stdout)[0]["Options"]
+    assert not options, options
+    assert f"{volume} is a plain volume from before the disk cap" in hub.logs()
+    assert hub.api("DELETE", "/users/legacy/server").status_code in (202, 204)
