@@ -22,7 +22,7 @@ PYTEST_ARGS ?=
 comma := ,
 .PHONY: help lab labs reference test lint typecheck pytest smoke bench peers bench-full ladder lock images podman-load test-images test-launcher clean
 .PHONY: test-rootless test-slurm
-.PHONY: lab-env hub hub-env hub-admin hub-down hub-lock hub-class test-deploy
+.PHONY: lab-env hub hub-env hub-admin hub-down hub-lock hub-class test-deploy test-hub-faults
 # A TLS-intercepting proxy's CA bundle, handed to image builds as a BuildKit secret (never
 # stored in an image). The system bundle is harmless where there is no such proxy.
 PIP_CERT_FILE ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
@@ -191,8 +191,16 @@ $(VENV)/.deploy-deps: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[deploy]"
 	touch $@
 
+#: The accidents of a class (issue #13), their own target: the last one restarts dockerd.
+HUB_FAULT_TESTS = tests/deploy/test_hub_faults.py tests/deploy/test_hub_disk.py \
+	tests/deploy/test_hub_daemon.py
+
 test-deploy: $(VENV)/.deploy-deps ## compose + the hub on the real engine, browser included
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest tests/deploy $(PYTEST_ARGS)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest tests/deploy \
+		$(addprefix --ignore=,$(HUB_FAULT_TESTS)) $(PYTEST_ARGS)
+
+test-hub-faults: $(VENV)/.deploy-deps ## Hub accidents: OOM, hub down, a full disk, a dockerd RESTART (CI machine)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(HUB_FAULT_TESTS) $(PYTEST_ARGS)
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache

@@ -19,3 +19,8 @@ class BackendUnavailable(GrayScottError):
 
 class OutputError(GrayScottError):
     """The output file exists (without --force) or cannot be written."""
+
+
+class DiskFull(OutputError):
+    """The output's file system is full, or a quota or file-size limit was reached; the run
+    stopped and its file holds the frames finished."""

@@ -17,10 +17,18 @@ float32 is), frames go with ``O_DIRECT``: from an aligned staging buffer straigh
 device, without the page cache. On a 2-core machine the page cache's copies and write-back
 took a third of the CPU that computing needed (measured, see benchmarks/NOTES.md).
 ``GRAYSCOTT_DIRECT_IO=0`` turns it off; the mode used is recorded in ``write_mode``.
+
+A full disk (or a lab's disk quota, a file-size limit) ends the run like an interrupt: the
+writer keeps the frames written, gives back the blocks of the frame it could not finish
+(so HDF5 has room to close the file) and the run stops with one line saying so
+(:func:`disk_full_message`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
 import json
 import os
 import queue
@@ -28,14 +36,60 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from grayscott.errors import OutputError
+from grayscott.errors import DiskFull, OutputError
 from grayscott.model import Params
 
 DATASET = "matrix"
+#: The errors of a write that found no room: file system full, quota, file-size limit.
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def is_no_room(exc: BaseException) -> bool:
+    """Whether ``exc`` says the disk, a quota or a file-size limit refused a write (h5py
+    gives HDF5's message, with the errno in its text, not in ``errno``)."""
+    if isinstance(exc, OSError) and exc.errno in NO_ROOM:
+        return True
+    text = str(exc)
+    return any(os.strerror(code) in text or f"errno = {code}," in text for code in NO_ROOM)
+
+
+def disk_full_message(path: Path, frames_done: int | None,
+                      env: dict[str, str] | None = None) -> str:
+    """One line for a run the disk stopped: where, which limit, what the file holds, what to
+    do. In a lab of the hub, ``GSLAB_DISK_LIMIT`` (set by the hub) names the student's cap."""
+    env = dict(os.environ) if env is None else env
+    folder = path.resolve().parent
+    limit = env.get("GSLAB_DISK_LIMIT", "")
+    work = env.get("GSLAB_WORK_DIR", "/work")
+    try:
+        size = os.statvfs(folder)
+        total = f"{size.f_blocks * size.f_frsize / 2**30:.1f} GiB"
+    except OSError:
+        total = "?"
+    if limit and (folder == Path(work) or Path(work) in folder.parents):
+        where = f"no space left in {work} (the lab's disk quota: {limit})"
+    else:
+        where = (f"no space left for {path} (its file system holds {total} in all; a quota "
+                 "or a file-size limit can be lower)")
+    held = ("nothing written" if frames_done is None
+            else f"{path} holds the {frames_done} frames finished (readable)")
+    return (f"{where}: {held}; delete old runs (rm *.h5) or run fewer frames (-n) or a "
+            "smaller grid, then run again")
+
+
+def _give_back(fd: int, offset: int, length: int) -> None:
+    """Free the blocks of [offset, offset + length) of the file (Linux hole punching): the
+    frame that did not fit, so HDF5's last metadata writes find room. Best effort."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        punch_hole, keep_size = 0x02, 0x01
+        libc.fallocate(fd, punch_hole | keep_size, ctypes.c_long(offset), ctypes.c_long(length))
+    except (OSError, AttributeError):
+        pass
 
 
 def check_output_path(path: Path, force: bool) -> None:
@@ -73,6 +127,10 @@ class FrameWriter:
     PROGRESS_SECONDS = 1.0
     #: O_DIRECT needs file offsets, buffer addresses and lengths in multiples of this.
     PAGE = 4096
+    #: The attributes close() sets, written once at the start: close then rewrites them in
+    #: place and needs no new room in the file (it may be called on a full disk).
+    CLOSING_ATTRS: ClassVar[dict[str, Any]] = {"interrupted": False, "time_compute_s": 0.0,
+                                               "time_total_s": 0.0, "time_write_s": 0.0}
 
     def __init__(self, path: Path, params: Params, frames: int, attrs: dict[str, Any],
                  *, force: bool = False, queue_size: int = 4) -> None:
@@ -85,6 +143,28 @@ class FrameWriter:
         except OSError as exc:
             raise OutputError(f"cannot create {path}: {exc}") from None
         self.path = path
+        self.frames_written = 0
+        try:
+            self._create(params, frames, attrs)
+        except (OSError, RuntimeError) as exc:  # h5py raises HDF5's write errors as both
+            with contextlib.suppress(OSError, RuntimeError):
+                self.file.close()
+            if not is_no_room(exc):
+                raise OutputError(f"cannot create {path}: {exc}") from None
+            path.unlink(missing_ok=True)  # not one frame in it
+            raise DiskFull(disk_full_message(path, None)) from None
+        self.write_seconds = 0.0
+        self.wait_seconds = 0.0
+        self._reported = time.perf_counter()
+        self._queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=queue_size)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._drain, name="hdf5-writer", daemon=True)
+        self._thread.start()
+
+    def _create(self, params: Params, frames: int, attrs: dict[str, Any]) -> None:
+        """The dataset with its first block of chunks, the attributes, the frames' descriptor."""
+        import h5py
+
         self.dtype = params.np_dtype
         self._frame_bytes = self.dtype.itemsize * params.rows * params.cols
         frame_shape = params.shape
@@ -102,19 +182,12 @@ class FrameWriter:
         self._offsets = self._chunk_offsets(0)
         self.set_attrs({**params.to_attrs(), "frames_planned": frames,
                         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-                        "completed": False, "frames_written": 0, **attrs})
+                        "completed": False, "frames_written": 0, **self.CLOSING_ATTRS,
+                        **attrs})
         self.file.flush()
-        self._fd, self.write_mode = self._open_for_frames(path)
+        self._fd, self.write_mode = self._open_for_frames(self.path)
         self.file.attrs["write_mode"] = self.write_mode
         self._staging = self._aligned_buffer() if self.write_mode == "direct" else None
-        self.frames_written = 0
-        self.write_seconds = 0.0
-        self.wait_seconds = 0.0
-        self._reported = time.perf_counter()
-        self._queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=queue_size)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._drain, name="hdf5-writer", daemon=True)
-        self._thread.start()
 
     def _open_for_frames(self, path: Path) -> tuple[int, str]:
         """A second descriptor for the frames: O_DIRECT when it can work here, else buffered."""
@@ -158,9 +231,27 @@ class FrameWriter:
         if self._staging is not None and offset % self.PAGE:  # never seen: HDF5 aligns chunks
             raise OutputError(f"chunk {index} at offset {offset} is not page-aligned; "
                               "set GRAYSCOTT_DIRECT_IO=0")
-        while data:
-            written = os.pwrite(self._fd, data, offset)
-            data, offset = data[written:], offset + written
+        try:
+            fd = self._fd
+            while data:
+                try:
+                    written = os.pwrite(fd, data, offset)
+                except OSError:
+                    if fd != self._fd or self._staging is None:
+                        raise
+                    written = 0  # O_DIRECT says EINVAL where a limit cuts the write short
+                data, offset = data[written:], offset + written
+                if data and fd == self._fd and self._staging is not None:
+                    # A failed or short O_DIRECT write: the rest goes buffered (unaligned
+                    # now), which writes it or says what stopped it (no room, a limit).
+                    fd = os.open(self.path, os.O_WRONLY)
+        except OSError as exc:
+            if exc.errno in NO_ROOM:
+                _give_back(self._fd, self._offsets[index], self._frame_bytes)
+            raise
+        finally:
+            if fd != self._fd:
+                os.close(fd)
         self.frames_written = index + 1
         if time.perf_counter() - self._reported > self.PROGRESS_SECONDS:
             self.file.attrs["frames_written"] = self.frames_written
@@ -178,10 +269,20 @@ class FrameWriter:
                 self._error = exc
             self.write_seconds += time.perf_counter() - start
 
+    @property
+    def disk_full(self) -> bool:
+        """Whether writing stopped because the disk, a quota or a size limit had no room."""
+        return self._error is not None and is_no_room(self._error)
+
+    def _failure(self) -> OutputError:
+        if self.disk_full:
+            return DiskFull(disk_full_message(self.path, self.frames_written))
+        return OutputError(f"writing {self.path} failed: {self._error}")
+
     def put(self, frame: np.ndarray) -> None:
         """Queue one frame (a host array the caller will not modify again)."""
         if self._error is not None:
-            raise OutputError(f"writing {self.path} failed: {self._error}")
+            raise self._failure()
         if frame.shape != self.dataset.shape[1:]:
             raise OutputError(f"frame of shape {frame.shape}, the file holds "
                               f"{self.dataset.shape[1:]}")
@@ -202,7 +303,7 @@ class FrameWriter:
         finally:
             self.file.close()
         if self._error is not None:
-            raise OutputError(f"writing {self.path} failed: {self._error}")
+            raise self._failure()
 
 
 def read_frames(path: Path) -> tuple[np.ndarray, dict[str, Any]]:

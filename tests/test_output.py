@@ -1,13 +1,16 @@
-"""HDF5 output: the school's layout, attributes, and a readable file after an interrupt."""
+"""HDF5 output: the school's layout, attributes, and a readable file after an interrupt or a
+full disk."""
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import h5py
@@ -141,3 +144,54 @@ def test_page_sized_frames_round_trip(tmp_path: Path, monkeypatch: pytest.Monkey
     with h5py.File(tmp_path / "f.h5", "r") as f:
         assert f.attrs["write_mode"] == expected
         assert np.array_equal(f["matrix"][...], np.stack(frames))
+
+
+def _file_size_limit(limit: int) -> Callable[[], None]:
+    """For the child: writes past ``limit`` bytes fail with EFBIG (not SIGXFSZ's kill), the
+    unprivileged stand-in for a full disk or a lab's quota (the hub's test fills a real one)."""
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+@pytest.mark.parametrize("direct", ["1", "0"], ids=["O_DIRECT", "buffered"])
+def test_a_full_disk_stops_the_run_with_one_line_and_a_readable_file(
+        tmp_path: Path, direct: str) -> None:
+    out = tmp_path / "full.h5"
+    frame = 64 * 128 * 4
+    # Blocks of 4 frames (not 256 MB) so the file's metadata stays below the limit
+    code = (f"from grayscott import h5io, cli; h5io.FrameWriter.BLOCK_BYTES = {4 * frame}; "
+            "cli.main()")
+    env = {**os.environ, "GRAYSCOTT_DIRECT_IO": direct, "GSLAB_DISK_LIMIT": "2G",
+           "GSLAB_WORK_DIR": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "run", "-b", "numpy", "-r", "64", "-c", "128", "-n", "200",
+         "-s", "1", "-o", str(out)], env=env, capture_output=True, text=True, timeout=120,
+        preexec_fn=_file_size_limit(40 * frame), check=False)
+    assert proc.returncode == 2, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, proc.stderr
+    assert errors[0].startswith(f"error: no space left in {tmp_path} (the lab's disk quota: "
+                                f"2G): {out} holds the "), errors[0]
+    assert errors[0].endswith(" frames finished (readable); delete old runs (rm *.h5) or run "
+                              "fewer frames (-n) or a smaller grid, then run again"), errors[0]
+    assert "Traceback" not in proc.stderr
+    with h5py.File(out, "r") as f:
+        done = int(f.attrs["frames_written"])
+        assert 0 < done < 40 and f"the {done} frames" in errors[0]
+        assert f["matrix"].shape == (done, 64, 128) and not f.attrs["completed"]
+        last = f["matrix"][done - 1]
+    assert np.isfinite(last).all() and last.max() > 0.1
+
+
+def test_no_room_even_for_the_file_removes_it_and_says_so(tmp_path: Path) -> None:
+    out = tmp_path / "none.h5"
+    proc = subprocess.run(
+        [sys.executable, "-m", "grayscott", "run", "-b", "numpy", "-r", "64", "-c", "128",
+         "-n", "50", "-s", "1", "-o", str(out)], capture_output=True, text=True, timeout=120,
+        preexec_fn=_file_size_limit(1024), check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"error: no space left for {out} ")
+    assert "nothing written" in proc.stderr and "Traceback" not in proc.stderr
+    assert not out.exists()

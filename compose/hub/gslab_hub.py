@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+import docker
 from dockerspawner import DockerSpawner
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient
@@ -96,6 +97,97 @@ def options_form(profiles: list[Profile]) -> str:
     return "<p>Which lab image?</p>\n" + "\n".join(rows)
 
 
+# --- Per-student disk cap -----------------------------------------------------------------
+# Each student's /work is an ext4 file system of a fixed size: a sparse file in the hub's
+# volume <hub>-disks, attached to a loop device, mounted by Docker as the student's volume
+# (local driver, type=ext4, device=/dev/loopN). The kernel enforces the size: a full /work
+# says ENOSPC to that student only; the host's disk, the hub and the others keep their room.
+# (Docker's own `--storage-opt size` and volume sizes need XFS with project quotas; a file
+# size limit is per file.) The loop devices are set up by a short-lived helper container of
+# the hub's image (e2fsprogs, losetup) with CAP_SYS_ADMIN and the loop devices only.
+
+#: The helper's script: $1 the disk's name, $2 its size. Creates the file system once (the
+#: lab's user, 1000:100, owns its root; no blocks reserved for root; the journal and inode
+#: tables not zeroed: a new sparse file reads as zeros already, so an empty 2G disk costs the
+#: host ~1 MB, not 65), attaches it unless it is attached (a host reboot detaches every loop
+#: device), and prints the loop device.
+DISK_SCRIPT = r"""set -eu
+img="/disks/$1.ext4"
+if [ ! -f "$img" ]; then
+    truncate -s "$2" "$img.new"
+    mkfs.ext4 -q -F -m 0 -E root_owner=1000:100,lazy_itable_init=1,lazy_journal_init=1 \
+        "$img.new"
+    mv "$img.new" "$img"
+fi
+dev=$(losetup -j "$img" | head -n 1 | cut -d: -f1)
+[ -n "$dev" ] || dev=$(losetup -f --show "$img")
+echo "$dev"
+"""
+
+#: The devices the helper may use: loop devices and /dev/loop-control (hub.sh down's too).
+LOOP_RULES = ["b 7:* rwm", "c 10:237 rwm"]  # loop devices, /dev/loop-control
+
+
+def disk_limit_bytes(setting: str) -> int | None:
+    """GSLAB_HUB_DISK_LIMIT in bytes ("2G", "512M", "64M"), or None for no cap ("none", "0")."""
+    text = setting.strip().upper().removesuffix("B").removesuffix("I")
+    if text in ("", "0", "NONE", "NO"):
+        return None
+    units = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+    try:
+        value = float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
+    except ValueError:
+        raise ValueError(f"GSLAB_HUB_DISK_LIMIT must be a size such as 2G or 512M, or none, "
+                         f"not {setting!r}") from None
+    if value < 16 * 2**20:
+        raise ValueError(f"GSLAB_HUB_DISK_LIMIT={setting} is below 16M: too small for a "
+                         "file system")
+    return int(value)
+
+
+def attach_disk(client: docker.APIClient, image: str, disks_volume: str, name: str,
+                size: int) -> str:
+    """The student's disk (created at first use), attached: its loop device."""
+    host_config = client.create_host_config(
+        binds={disks_volume: {"bind": "/disks", "mode": "rw"},
+               "/dev": {"bind": "/dev", "mode": "rw"}},
+        cap_drop=["ALL"], cap_add=["SYS_ADMIN"], device_cgroup_rules=LOOP_RULES,
+        network_mode="none", security_opt=["no-new-privileges"])
+    container = client.create_container(
+        image, entrypoint=["sh", "-c", DISK_SCRIPT, "gslab-disk"], command=[name, str(size)],
+        user="0:0", host_config=host_config, labels={"gslab.disk-helper": name})
+    try:
+        client.start(container)
+        status = client.wait(container, timeout=120)["StatusCode"]
+        printed = client.logs(container).decode(errors="replace").strip()
+    finally:
+        client.remove_container(container, force=True)
+    device = printed.splitlines()[-1] if printed else ""
+    if status != 0 or not device.startswith("/dev/loop"):
+        raise RuntimeError(f"could not attach the disk {name} (exit {status}): {printed}")
+    return device
+
+
+def capped_volume(client: docker.APIClient, volume: str, device: str) -> bool:
+    """Make ``volume`` mount ``device`` (ext4); False where the student has a plain volume
+    from before the cap (kept as it is, uncapped: their work stays where it is)."""
+    try:
+        options = client.inspect_volume(volume).get("Options") or {}
+    except docker.errors.NotFound:
+        options = None
+    if options is not None:
+        if not options.get("device"):
+            return False
+        if options["device"] == device:
+            return True
+        # The disk came back on another loop device (a host reboot): the volume is only
+        # how to mount it, the work is in the disk's file.
+        client.remove_volume(volume)
+    client.create_volume(volume, driver="local",
+                         driver_opts={"type": "ext4", "device": device})
+    return True
+
+
 class GslabSpawner(DockerSpawner):
     """DockerSpawner for the lab images: the chosen profile's image, limits and GPUs.
 
@@ -113,6 +205,12 @@ class GslabSpawner(DockerSpawner):
     #: backs off (0.2 s doubling up to 5 s), so a server that came up just after one look
     #: waited for the next: 3.3 s of an 11.3 s spawn in one measured case.
     answer_poll_s: ClassVar[float] = 0.25
+    #: The per-student cap of /work (GSLAB_HUB_DISK_LIMIT): its text and bytes (None: none),
+    #: the image of the disk helper (the hub's) and the volume holding the disks.
+    disk_limit: ClassVar[str] = ""
+    disk_bytes: ClassVar[int | None] = None
+    disk_helper_image: ClassVar[str] = "gray-scott-lab-hub:latest"
+    disks_volume: ClassVar[str] = "gslab-hub-disks"
 
     @property
     def executor(self) -> ThreadPoolExecutor:
@@ -151,10 +249,37 @@ class GslabSpawner(DockerSpawner):
         self.extra_host_config = host_config
         environment: dict[str, Any] = dict(self.environment)  # type: ignore[has-type]
         self.environment = {**environment, "GSLAB_PROFILE": profile.name}
+        if self.disk_bytes is not None and await self.prepare_disk():
+            self.environment = {**self.environment, "GSLAB_DISK_LIMIT": self.disk_limit}
         started = await super().start()
         if isinstance(started, tuple) and len(started) == 2:
             await self.until_answering(*started)
         return started
+
+    async def prepare_disk(self) -> bool:
+        """Attach the student's disk and point their /work volume at it (every start: after
+        a host reboot the loop devices are gone). False: they keep a plain volume."""
+        volume = next((name for name, bind in self.volume_binds.items()
+                       if bind["bind"] == "/work"), None)
+        if volume is None or self.disk_bytes is None:
+            return False
+        client = self.client
+        loop = asyncio.get_running_loop()
+        try:
+            device = await loop.run_in_executor(
+                self.executor, attach_disk, client, self.disk_helper_image, self.disks_volume,
+                volume, self.disk_bytes)
+            capped = await loop.run_in_executor(self.executor, capped_volume, client, volume,
+                                                device)
+        except (RuntimeError, docker.errors.DockerException) as exc:
+            self.log.error("disk for %s: %s", volume, exc)
+            raise web.HTTPError(500, f"the hub could not prepare your disk (/work): {exc}. "
+                                "Tell your teacher (GSLAB_HUB_DISK_LIMIT=none turns the "
+                                "per-student disk off).") from None
+        if not capped:
+            self.log.warning("%s is a plain volume from before the disk cap: kept, uncapped",
+                             volume)
+        return capped
 
     async def until_answering(self, ip: str, port: int) -> None:
         """Return once the server answers HTTP (any status), its container has exited, or

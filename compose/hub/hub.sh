@@ -3,7 +3,8 @@
 #   hub.sh env                 compose/hub/.env: generated API token, the Docker socket's group
 #   hub.sh up                  build the hub image and start it (HUB_TLS_DIR=/path: HTTPS)
 #   hub.sh admin NAME...       make teachers admins (prints their generated passwords)
-#   hub.sh down                stop the hub and the users' servers (their volumes stay)
+#   hub.sh down                stop the hub and the users' servers (their volumes and disks
+#                              stay; the disks' loop devices are detached)
 # HUB_ENV_FILE (default compose/hub/.env) and HUB_NAME (gslab-hub) choose the hub.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -40,6 +41,24 @@ detect_gpu() {
             export GSLAB_HUB_GPU=no
         fi
     fi
+}
+
+# The students' disks (GSLAB_HUB_DISK_LIMIT, see gslab_hub.py): once their labs are stopped,
+# detach the loop devices (as a host reboot does; the next spawn attaches them again), with
+# a short-lived container of the hub's image, as the hub attaches them.
+detach_disks() {
+    local disks="${HUB_NAME:-gslab-hub}-disks" image
+    docker volume inspect "$disks" >/dev/null 2>&1 || return 0
+    image=$(grep -E '^GSLAB_HUB_IMAGE=' "$envfile" | cut -d= -f2 || true)
+    image=${GSLAB_HUB_IMAGE:-${image:-gray-scott-lab-hub:latest}}
+    # shellcheck disable=SC2016  # the script is for the container's shell
+    docker run --rm --network none --user 0:0 --cap-drop ALL --cap-add SYS_ADMIN \
+        --security-opt no-new-privileges --device-cgroup-rule 'b 7:* rwm' \
+        --device-cgroup-rule 'c 10:237 rwm' -v /dev:/dev -v "$disks:/disks" \
+        --entrypoint sh "$image" -c 'for f in /disks/*.ext4; do
+            [ -f "$f" ] || continue
+            for dev in $(losetup -j "$f" | cut -d: -f1); do losetup -d "$dev"; done
+        done'
 }
 
 wait_ready() {
@@ -107,6 +126,7 @@ case "${1:-}" in
                 done
             done
         fi
+        detach_disks
         compose down
         ;;
     *)

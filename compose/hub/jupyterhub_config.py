@@ -11,6 +11,9 @@ GSLAB_HUB_AUTH          native (default): users sign up, a teacher approves them
 GSLAB_HUB_GPU           auto (default), yes, no: offer the GPU image in the spawn form
 GSLAB_HUB_CPU_IMAGE / GSLAB_HUB_GPU_IMAGE, GSLAB_HUB_MEM_LIMIT, GSLAB_HUB_CPU_LIMIT,
 GSLAB_HUB_GPU_MEM_LIMIT, GSLAB_HUB_GPU_CPU_LIMIT, GSLAB_HUB_GPUS (all, or ids "0,1")
+GSLAB_HUB_DISK_LIMIT    2G (default): each student's /work is a file system of that size (a
+                        loop device, see gslab_hub.py); none: plain volumes, no cap
+GSLAB_HUB_IMAGE         the hub's own image (its helper containers attach the disks)
 GSLAB_HUB_CULL_TIMEOUT  seconds of inactivity before a server is stopped (3600), checked
 GSLAB_HUB_CULL_EVERY    every 300 seconds
 GSLAB_HUB_API_TOKEN     token of the `gslab-admin` service (gslab-hub-admin, the tests)
@@ -25,7 +28,7 @@ import sys
 from pathlib import Path
 
 import docker
-from gslab_hub import GslabSpawner, gpu_available, profiles_from_env
+from gslab_hub import GslabSpawner, disk_limit_bytes, gpu_available, profiles_from_env
 
 c = get_config()  # type: ignore[name-defined]  # noqa: F821 - provided by JupyterHub
 env = os.environ
@@ -86,6 +89,14 @@ c.DockerSpawner.remove = True  # containers go; the user's volume stays
 c.DockerSpawner.prefix = hub_name
 c.DockerSpawner.name_template = "{prefix}-{username}"
 c.DockerSpawner.volumes = {hub_name + "-user-{username}": "/work"}
+# Each student's /work a file system of its own size (kernel-enforced: a full disk is theirs)
+try:
+    GslabSpawner.disk_bytes = disk_limit_bytes(env.get("GSLAB_HUB_DISK_LIMIT", "2G"))
+except ValueError as exc:
+    sys.exit(f"error: {exc}")
+GslabSpawner.disk_limit = env.get("GSLAB_HUB_DISK_LIMIT", "2G").strip()
+GslabSpawner.disk_helper_image = env.get("GSLAB_HUB_IMAGE", "gray-scott-lab-hub:latest")
+GslabSpawner.disks_volume = hub_name + "-disks"
 c.DockerSpawner.default_url = "/lab"
 c.DockerSpawner.pull_policy = "never"  # the site's images are built or loaded locally
 # The image contract: UID 1000:100 (the image's user), read-only root filesystem, /tmp a tmpfs
