@@ -94,8 +94,12 @@ case "${1:-}" in
         # (DockerSpawner sets auto-remove; the work is in the volumes); wait for that, since
         # a container left would keep the network and the volumes in use.
         compose stop
-        mapfile -t labs < <(docker ps -aq --filter "name=^${HUB_NAME:-gslab-hub}-" \
-            --filter "network=${HUB_NAME:-gslab-hub}")
+        # Labs are labelled gslab.hub=<hub> (older ones: on the hub's network), each on a
+        # network of its own that the hub joined (labelled too): those go after the labs.
+        mapfile -t labs < <( { docker ps -aq --filter "name=^${HUB_NAME:-gslab-hub}-" \
+            --filter "network=${HUB_NAME:-gslab-hub}"; docker ps -aq \
+            --filter "name=^${HUB_NAME:-gslab-hub}-" --filter "label=gslab.hub=${HUB_NAME:-gslab-hub}"; } \
+            | sort -u)
         if [ "${#labs[@]}" -gt 0 ]; then
             docker stop "${labs[@]}" >/dev/null
             for lab in "${labs[@]}"; do
@@ -108,6 +112,10 @@ case "${1:-}" in
             done
         fi
         compose down
+        mapfile -t nets < <(docker network ls -q --filter "label=gslab.hub=${HUB_NAME:-gslab-hub}")
+        if [ "${#nets[@]}" -gt 0 ]; then
+            docker network rm "${nets[@]}" >/dev/null
+        fi
         ;;
     *)
         die "usage: $0 env|up|admin NAME...|down"
