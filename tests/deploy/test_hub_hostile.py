@@ -264,6 +264,31 @@ def test_secrets_appear_in_no_inspect_log_or_image(class_hub: Hub) -> None:
     assert left.stdout.split() == []
 
 
+def test_a_recreated_hub_joins_the_students_networks_again(class_hub: Hub) -> None:
+    """`make hub` after a settings change recreates the hub container, which loses the
+    networks it had joined; at its start it joins those of the running labs again, and a
+    stop still removes the lab's network."""
+    hub = class_hub
+    assert hub.api("POST", "/users/alice/server").status_code in (201, 202)
+    wait_for(lambda: server_ready(hub, "alice"), 180, f"alice's server\n{hub.logs()[-3000:]}")
+    run("docker", "compose", "--env-file", hub.env["HUB_ENV_FILE"], "-f",
+        COMPOSE / "hub" / "compose.yaml", "up", "-d", "--force-recreate", "hub", env=hub.env)
+
+    def routed() -> bool:
+        try:
+            return requests.get(f"{hub.url}/user/alice/api/status", timeout=10,
+                                headers={"Authorization": f"token {hub.token}"}).status_code == 200
+        except requests.RequestException:
+            return False
+
+    wait_for(routed, 120, f"alice's lab behind the recreated hub\n{hub.logs()[-3000:]}", 0.5)
+    assert f"{lab(hub, 'alice')}-net" in inspect(hub.name)["NetworkSettings"]["Networks"]
+    assert hub.api("DELETE", "/users/alice/server").status_code in (202, 204)
+    wait_for(lambda: not hub.api("GET", "/users/alice").json()["servers"], 120, "the stop")
+    left = run("docker", "network", "ls", "-q", "--filter", f"label=gslab.hub={hub.name}")
+    assert left.stdout.split() == []
+
+
 def test_the_env_file_never_reaches_the_hub_image_build(tmp_path: Path) -> None:
     """compose/hub/.dockerignore: a site's compose/hub/.env (API token, passwords) is not sent
     to the builder, so no COPY or RUN can put it in the image. Checked by exporting the build

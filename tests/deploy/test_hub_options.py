@@ -119,5 +119,4 @@ def test_idle_culler_stops_a_forgotten_server(options_hub: Hub) -> None:
         201, 202)
     wait_for(ready, 180, f"idleuser's server again\n{hub.logs()[-3000:]}")
     kept = run("docker", "exec", container, "cat", "/work/forgotten.txt").stdout
-    assert kept == "kept-by-the-volume\n"
-    assert hub.api("DELETE", "/users/idleuser/server").status_code in (202, 204)
+    assert kept == "kept-by-the-volume\n"  # (the culler stops this one too; teardown anyway)
