@@ -23,6 +23,7 @@ comma := ,
 .PHONY: help lab labs reference test lint typecheck pytest smoke bench peers bench-full ladder lock images podman-load test-images test-launcher clean
 .PHONY: test-rootless test-slurm
 .PHONY: lab-env hub hub-env hub-admin hub-down hub-lock hub-class test-deploy test-hub-faults
+.PHONY: test-hub-hostile
 # A TLS-intercepting proxy's CA bundle, handed to image builds as a BuildKit secret (never
 # stored in an image). The system bundle is harmless where there is no such proxy.
 PIP_CERT_FILE ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
@@ -197,10 +198,13 @@ HUB_FAULT_TESTS = tests/deploy/test_hub_faults.py tests/deploy/test_hub_disk.py 
 
 test-deploy: $(VENV)/.deploy-deps ## compose + the hub on the real engine, browser included
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest tests/deploy \
-		$(addprefix --ignore=,$(HUB_FAULT_TESTS)) $(PYTEST_ARGS)
+		$(addprefix --ignore=,$(HUB_FAULT_TESTS)) --ignore=tests/deploy/test_hub_hostile.py $(PYTEST_ARGS)
 
 test-hub-faults: $(VENV)/.deploy-deps ## Hub accidents: OOM, hub down, a full disk, a dockerd RESTART (CI machine)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(HUB_FAULT_TESTS) $(PYTEST_ARGS)
+
+test-hub-hostile: $(VENV)/.deploy-deps ## A hostile student at a hub of its own: isolation, no privileges, no secrets shown
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest tests/deploy/test_hub_hostile.py $(PYTEST_ARGS)
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache

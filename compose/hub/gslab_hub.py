@@ -10,7 +10,10 @@ without a hub.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
+import ipaddress
+import logging
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +39,20 @@ class Profile:
     cpu_limit: float
     gpu: bool = False
     device_requests: list[dict[str, Any]] = field(default_factory=list)
+
+
+class HideXsrfCookies(logging.Filter):
+    """Drops JupyterHub's "Setting new xsrf cookie for <id>" lines (the hub's and each lab's):
+    they print the value the user's XSRF token is made from into logs many people read."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Setting new xsrf cookie")
+
+
+#: The same for the labs, as a ``--ServerApp.logging_config`` argument (no file needs to be in
+#: the image): that line comes from tornado's application logger, whose other INFO lines the
+#: lab server does not use (its own go to the ServerApp logger).
+LAB_LOGGING = {"loggers": {"tornado.application": {"level": "WARNING"}}}
 
 
 def gpu_available(setting: str, dev_dir: Path = Path("/dev"),
@@ -211,6 +228,12 @@ class GslabSpawner(DockerSpawner):
     disk_bytes: ClassVar[int | None] = None
     disk_helper_image: ClassVar[str] = "gray-scott-lab-hub:latest"
     disks_volume: ClassVar[str] = "gslab-hub-disks"
+    #: One network per student (set by jupyterhub_config.py): the range their small subnets
+    #: come from ("" keeps every lab on the hub's shared network), the hub's container, which
+    #: joins each one (as ``hub``), and the label that marks them as this hub's.
+    lab_subnets: ClassVar[str] = ""
+    hub_container: ClassVar[str] = ""
+    _net_lock: ClassVar[asyncio.Lock | None] = None
 
     @property
     def executor(self) -> ThreadPoolExecutor:
@@ -251,6 +274,10 @@ class GslabSpawner(DockerSpawner):
         self.environment = {**environment, "GSLAB_PROFILE": profile.name}
         if self.disk_bytes is not None and await self.prepare_disk():
             self.environment = {**self.environment, "GSLAB_DISK_LIMIT": self.disk_limit}
+        if self.lab_subnets:
+            self.network_name = await self.own_network()
+            create: dict[str, Any] = dict(self.extra_create_kwargs)  # type: ignore[has-type]
+            self.extra_create_kwargs = {**create, "labels": {"gslab.hub": self.hub_container}}
         started = await super().start()
         if isinstance(started, tuple) and len(started) == 2:
             await self.until_answering(*started)
@@ -304,3 +331,96 @@ class GslabSpawner(DockerSpawner):
 
     async def get_command(self) -> list[str]:
         return list(self.cmd or []) + list(self.get_args())
+
+    # One network per student --------------------------------------------------------------
+    # On the shared network every lab could open a connection to every other lab's server
+    # (its token check is all that stands in the way, and a kernel is one bug away). Here each
+    # lab is alone on a small network of its own with the hub container (proxy + hub API),
+    # which joins it under the name ``hub``; Docker does not route between two networks.
+
+    @property
+    def lab_network(self) -> str:
+        return f"{self.container_name}-net"
+
+    async def own_network(self) -> str:
+        """Create this student's network (once; a subnet of ``lab_subnets`` no other
+        network of the engine uses) and connect the hub to it; its name."""
+        cls = type(self)
+        if cls._net_lock is None:
+            cls._net_lock = asyncio.Lock()
+        async with cls._net_lock:  # two spawns must not pick the same free subnet
+            found = await self.docker("networks", names=[self.lab_network])
+            if not any(n["Name"] == self.lab_network for n in found):
+                await self.create_lab_network()
+        await connect_hub(self, self.lab_network)
+        return self.lab_network
+
+    async def create_lab_network(self) -> None:
+        for _ in range(5):  # another hub on the engine may take the same subnet meanwhile
+            taken = [c["Subnet"] for n in await self.docker("networks")
+                     for c in ((n.get("IPAM") or {}).get("Config") or []) if c.get("Subnet")]
+            subnet = free_subnet(self.lab_subnets, taken)
+            ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet)])
+            try:
+                await self.docker("create_network", self.lab_network, driver="bridge",
+                                  ipam=ipam,
+                                  labels={"gslab.hub": self.hub_container})
+                return
+            except docker.errors.APIError as exc:
+                if "overlap" not in str(exc):
+                    raise
+        raise web.HTTPError(503, f"no free subnet for {self.lab_network} in {self.lab_subnets}")
+
+    async def stop(self, now: bool = False) -> None:
+        await super().stop(now)
+        if self.lab_subnets:
+            await self.remove_lab_network()
+
+    async def remove_lab_network(self) -> None:
+        """The student's network goes with the lab (the hub leaves it first); a network
+        still in use (the container not gone yet) is kept and reused at the next start."""
+        for _ in range(20):
+            with contextlib.suppress(docker.errors.APIError):  # not connected (any more)
+                await self.docker("disconnect_container_from_network", self.hub_container,
+                                  self.lab_network, force=True)
+            try:
+                await self.docker("remove_network", self.lab_network)
+                return
+            except docker.errors.NotFound:
+                return
+            except docker.errors.APIError:  # the lab's endpoint is still there
+                await asyncio.sleep(0.5)
+        self.log.warning("network %s still in use: kept for the next start", self.lab_network)
+
+
+def free_subnet(pool: str, taken: list[str], prefix: int = 28) -> str:
+    """The first ``/prefix`` of ``pool`` that overlaps none of the ``taken`` subnets."""
+    used = [ipaddress.ip_network(t, strict=False) for t in taken]
+    for candidate in ipaddress.ip_network(pool).subnets(new_prefix=prefix):
+        if not any(candidate.overlaps(u) for u in used):
+            return str(candidate)
+    raise web.HTTPError(503, f"every /{prefix} of {pool} is in use")
+
+
+async def connect_hub(spawner: GslabSpawner, network: str) -> None:
+    """The hub container joins ``network`` as ``hub`` (GSLAB_HUB_CONNECT_IP); once."""
+    try:
+        await spawner.docker("connect_container_to_network", spawner.hub_container, network,
+                             aliases=["hub"])
+    except docker.errors.APIError as exc:
+        if "already exists" not in str(exc):
+            raise
+
+
+def reconnect_hub(client: docker.DockerClient, hub_container: str) -> list[str]:
+    """At the hub's start: join every student network of this hub again (a hub container
+    recreated by ``make hub`` after a settings change has lost them; the labs still run)."""
+    joined = []
+    for net in client.networks.list(filters={"label": f"gslab.hub={hub_container}"}):
+        try:
+            net.connect(hub_container, aliases=["hub"])
+        except docker.errors.APIError as exc:
+            if "already exists" not in str(exc):
+                raise
+        joined.append(net.name)
+    return joined

@@ -49,8 +49,8 @@ detect_gpu() {
 detach_disks() {
     local disks="${HUB_NAME:-gslab-hub}-disks" image
     docker volume inspect "$disks" >/dev/null 2>&1 || return 0
-    image=$(grep -E '^GSLAB_HUB_IMAGE=' "$envfile" | cut -d= -f2 || true)
-    image=${GSLAB_HUB_IMAGE:-${image:-gray-scott-lab-hub:latest}}
+    image=$(grep -E '^HUB_IMAGE=' "$envfile" | cut -d= -f2 || true)
+    image=${HUB_IMAGE:-${image:-gray-scott-lab-hub:latest}}
     # shellcheck disable=SC2016  # the script is for the container's shell
     docker run --rm --network none --user 0:0 --cap-drop ALL --cap-add SYS_ADMIN \
         --security-opt no-new-privileges --device-cgroup-rule 'b 7:* rwm' \
@@ -113,8 +113,12 @@ case "${1:-}" in
         # (DockerSpawner sets auto-remove; the work is in the volumes); wait for that, since
         # a container left would keep the network and the volumes in use.
         compose stop
-        mapfile -t labs < <(docker ps -aq --filter "name=^${HUB_NAME:-gslab-hub}-" \
-            --filter "network=${HUB_NAME:-gslab-hub}")
+        # Labs are labelled gslab.hub=<hub> (older ones: on the hub's network), each on a
+        # network of its own that the hub joined (labelled too): those go after the labs.
+        mapfile -t labs < <( { docker ps -aq --filter "name=^${HUB_NAME:-gslab-hub}-" \
+            --filter "network=${HUB_NAME:-gslab-hub}"; docker ps -aq \
+            --filter "name=^${HUB_NAME:-gslab-hub}-" --filter "label=gslab.hub=${HUB_NAME:-gslab-hub}"; } \
+            | sort -u)
         if [ "${#labs[@]}" -gt 0 ]; then
             docker stop "${labs[@]}" >/dev/null
             for lab in "${labs[@]}"; do
@@ -128,6 +132,10 @@ case "${1:-}" in
         fi
         detach_disks
         compose down
+        mapfile -t nets < <(docker network ls -q --filter "label=gslab.hub=${HUB_NAME:-gslab-hub}")
+        if [ "${#nets[@]}" -gt 0 ]; then
+            docker network rm "${nets[@]}" >/dev/null
+        fi
         ;;
     *)
         die "usage: $0 env|up|admin NAME...|down"

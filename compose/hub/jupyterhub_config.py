@@ -20,15 +20,28 @@ GSLAB_HUB_API_TOKEN     token of the `gslab-admin` service (gslab-hub-admin, the
 GSLAB_HUB_NAME          gslab-hub: the Docker network shared by the hub and the labs, and
                         the prefix of the labs' containers and volumes
 GSLAB_HUB_CONNECT_IP    how lab containers reach the hub (hub: its name on that network)
+GSLAB_HUB_LAB_SUBNETS   10.213.0.0/16: each lab gets a /28 of it, a network of its own that
+                        only the hub joins (shared: every lab on the hub's network)
 TLS                     /srv/jupyterhub/tls/{cert,key}.pem present: the proxy serves HTTPS
 """
 
+import ipaddress
+import json
+import logging
 import os
 import sys
 from pathlib import Path
 
 import docker
-from gslab_hub import GslabSpawner, disk_limit_bytes, gpu_available, profiles_from_env
+from gslab_hub import (
+    LAB_LOGGING,
+    GslabSpawner,
+    HideXsrfCookies,
+    disk_limit_bytes,
+    gpu_available,
+    profiles_from_env,
+    reconnect_hub,
+)
 
 c = get_config()  # type: ignore[name-defined]  # noqa: F821 - provided by JupyterHub
 env = os.environ
@@ -109,6 +122,25 @@ c.DockerSpawner.extra_host_config = {
 }
 c.Spawner.start_timeout = 180
 c.Spawner.http_timeout = 120
+
+# What keeps students apart: each lab on a network of its own that only the hub joins (a
+# /28 of GSLAB_HUB_LAB_SUBNETS each; "shared" puts every lab on the hub's network, as before).
+lab_subnets = env.get("GSLAB_HUB_LAB_SUBNETS", "10.213.0.0/16").strip()
+if lab_subnets != "shared":
+    try:
+        ipaddress.ip_network(lab_subnets)
+    except ValueError:
+        sys.exit(f"error: GSLAB_HUB_LAB_SUBNETS must be a network like 10.213.0.0/16 or "
+                 f"'shared', not {lab_subnets!r}")
+    GslabSpawner.lab_subnets = lab_subnets
+    GslabSpawner.hub_container = env.get("GSLAB_HUB_CONTAINER", hub_name)
+    reconnect_hub(docker.from_env(), GslabSpawner.hub_container)
+
+# Secrets stay out of logs: no XSRF cookie ids in the hub's log nor in the labs'. (Each lab's
+# own JUPYTERHUB_API_TOKEN is necessarily in its container's environment: that is how the lab
+# authenticates to the hub; it is scoped to that one user and ends with the server.)
+logging.getLogger("tornado.application").addFilter(HideXsrfCookies())
+c.Spawner.args = [f"--ServerApp.logging_config={json.dumps(LAB_LOGGING)}"]
 
 # Stop servers nobody used for an hour; the gslab-admin service for gslab-hub-admin and tests
 cull_timeout = int(env.get("GSLAB_HUB_CULL_TIMEOUT", "3600"))

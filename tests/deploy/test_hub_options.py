@@ -105,7 +105,18 @@ def test_idle_culler_stops_a_forgotten_server(options_hub: Hub) -> None:
         return bool(hub.api("GET", "/users/idleuser").json()["servers"].get("", {}).get("ready"))
 
     wait_for(ready, 180, f"idleuser's server\n{hub.logs()}")
-    # Nobody uses it: the culler (timeout 15 s, every 5 s) stops it
+    # The student wrote something, then forgot the server
+    container = f"{hub.name}-idleuser"
+    run("docker", "exec", container, "sh", "-c", "echo kept-by-the-volume > /work/forgotten.txt")
+    # Nobody uses it: the culler (timeout 15 s, every 5 s) stops it, and its container goes
     wait_for(lambda: not hub.api("GET", "/users/idleuser").json()["servers"], 180,
              f"the culler to stop idleuser's server\n{hub.logs()[-3000:]}", 1)
     assert "Culling server idleuser" in hub.logs()
+    wait_for(lambda: run("docker", "inspect", container, check=False).returncode != 0, 60,
+             "the culled server's container to go")
+    # Back the next day: a new server, the work is there
+    assert hub.api("POST", "/users/idleuser/server", json={"profile": "cpu"}).status_code in (
+        201, 202)
+    wait_for(ready, 180, f"idleuser's server again\n{hub.logs()[-3000:]}")
+    kept = run("docker", "exec", container, "cat", "/work/forgotten.txt").stdout
+    assert kept == "kept-by-the-volume\n"  # (the culler stops this one too; teardown anyway)
