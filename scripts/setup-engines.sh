@@ -44,7 +44,9 @@ fi
 
 if ! docker info >/dev/null 2>&1; then
     log "starting dockerd"
-    (dockerd > /tmp/dockerd.log 2>&1 &)
+    # In a session of its own: the daemon outlives whatever started it (a CI stage, the
+    # daemon-restart test), whose process group may be killed when it ends.
+    (setsid dockerd >> /tmp/dockerd.log 2>&1 < /dev/null &)
     for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
     docker info >/dev/null 2>&1 || { tail -20 /tmp/dockerd.log; exit 1; }
 fi
