@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from dockerspawner import DockerSpawner
+from docker.types import Mount, Resources, RestartPolicy
+from docker.utils import parse_bytes
+from dockerspawner import DockerSpawner, SwarmSpawner
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient
 from traitlets import default
@@ -179,3 +181,74 @@ class GslabSpawner(DockerSpawner):
 
     async def get_command(self) -> list[str]:
         return list(self.cmd or []) + list(self.get_args())
+
+
+#: Task states of a swarm service on its way up (``starting``: the lab image's healthcheck
+#: has not passed yet; the swarm's DNS names the task only once it is ``running``).
+TASK_PENDING = frozenset({"new", "allocated", "pending", "assigned", "accepted", "preparing",
+                          "ready", "starting"})
+
+
+class GslabSwarmSpawner(GslabSpawner, SwarmSpawner):
+    """The same labs on a Docker Swarm: one service per user (``GSLAB_HUB_SPAWNER=swarm``).
+
+    The profile logic is GslabSpawner's; what differs is how a service states the image
+    contract. A service has no host config, so the read-only root, the /tmp tmpfs, the
+    dropped capabilities, no-new-privileges and the pids limit go into its task template
+    (Docker 26.1 applies all of them: checked on the spawned container). Two things of
+    SwarmSpawner 14 are replaced: it mounts every volume as a *bind* (a named volume such as
+    the user's is refused: "mount path must be absolute") and hands the memory limit over as
+    the string "4G" where the API wants bytes."""
+
+    #: Processes one lab may run (the plain Docker hub's ``pids_limit``)
+    pids_limit: ClassVar[int] = 1024
+
+    @property
+    def mounts(self) -> list[Mount]:
+        """The user's named volume (the volume driver's, if the site set one) and a /tmp tmpfs;
+        an absolute path is a bind mount of the node's directory."""
+        driver = self.mount_driver_config
+        mounts = [Mount(target=vol["bind"], source=source, read_only=vol["mode"] == "ro",
+                        type="bind" if source.startswith("/") else "volume",
+                        driver_config=None if source.startswith("/") else driver)
+                  for source, vol in self.volume_binds.items()]
+        mounts.append(Mount(target="/tmp", source=None, type="tmpfs", tmpfs_mode=0o1777))
+        return mounts
+
+    async def create_object(self) -> Any:
+        resources = Resources(cpu_limit=int(self.cpu_limit * 1e9) if self.cpu_limit else None,
+                              mem_limit=parse_bytes(self.mem_limit) if self.mem_limit else None)
+        resources.setdefault("Limits", {})["Pids"] = self.pids_limit
+        # The contract's keys win over a site's extra_*_spec (kept for anything else): this
+        # runs at every spawn, and the profile may differ from the last one.
+        self.extra_task_spec = {
+            **self.extra_task_spec,  # type: ignore[has-type]
+            "resources": resources,
+            # A lab that exits is over, as with a container: the hub notices and cleans up.
+            "restart_policy": RestartPolicy(condition="none"),
+        }
+        self.extra_container_spec = {
+            **self.extra_container_spec,  # type: ignore[has-type]
+            "read_only": True, "cap_drop": ["ALL"], "privileges": {"NoNewPrivileges": True},
+        }
+        # DNS round robin: the hub talks to the one task by name, no virtual IP in between.
+        self.extra_endpoint_spec = {**self.extra_endpoint_spec,  # type: ignore[has-type]
+                                    "mode": "dnsrr"}
+        return await super().create_object()
+
+    async def start_object(self) -> None:
+        """Wait until the service's task runs (its healthcheck passed), looking every
+        ``answer_poll_s``; SwarmSpawner's own wait backs off to 11 s between looks."""
+        deadline = time.monotonic() + self.start_timeout
+        state = "new"
+        while time.monotonic() < deadline:
+            task = await self.get_task()
+            if task is None:
+                raise RuntimeError(f"service {self.service_name} has no task")
+            state = task["Status"]["State"].lower()
+            if state not in TASK_PENDING:
+                break
+            await asyncio.sleep(self.answer_poll_s)
+        if state != "running":
+            raise RuntimeError(f"service {self.service_name}'s task is {state}: "
+                               f"{task['Status'].get('Err') or task['Status'].get('Message')}")

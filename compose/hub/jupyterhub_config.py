@@ -17,6 +17,11 @@ GSLAB_HUB_API_TOKEN     token of the `gslab-admin` service (gslab-hub-admin, the
 GSLAB_HUB_NAME          gslab-hub: the Docker network shared by the hub and the labs, and
                         the prefix of the labs' containers and volumes
 GSLAB_HUB_CONNECT_IP    how lab containers reach the hub (hub: its name on that network)
+GSLAB_HUB_SPAWNER       docker (default): labs are containers of this engine; swarm: services
+                        of the Docker Swarm this engine manages (compose/hub/stack.yaml,
+                        `make hub-swarm`), on the overlay network GSLAB_HUB_NAME
+GSLAB_HUB_VOLUME_DRIVER swarm: the volume driver of the users' volumes (one that every node
+                        reaches, e.g. NFS); empty: each node's local volumes
 TLS                     /srv/jupyterhub/tls/{cert,key}.pem present: the proxy serves HTTPS
 """
 
@@ -25,7 +30,7 @@ import sys
 from pathlib import Path
 
 import docker
-from gslab_hub import GslabSpawner, gpu_available, profiles_from_env
+from gslab_hub import GslabSpawner, GslabSwarmSpawner, gpu_available, profiles_from_env
 
 c = get_config()  # type: ignore[name-defined]  # noqa: F821 - provided by JupyterHub
 env = os.environ
@@ -96,6 +101,20 @@ c.DockerSpawner.extra_host_config = {
     "cap_drop": ["ALL"],
     "pids_limit": 1024,
 }
+
+# The same labs as services of a Docker Swarm (compose/hub/stack.yaml): the settings above
+# apply; a service states the image contract itself (gslab_hub.GslabSwarmSpawner). A GPU on a
+# swarm needs each node's generic resources configured: not offered there.
+spawner = env.get("GSLAB_HUB_SPAWNER", "docker")
+if spawner == "swarm":
+    c.JupyterHub.spawner_class = GslabSwarmSpawner
+    GslabSpawner.profiles = [p for p in GslabSpawner.profiles if not p.gpu]
+    c.SwarmSpawner.pull_policy = "skip"  # the images are on the nodes (or in a registry)
+    c.SwarmSpawner.extra_create_kwargs = {"labels": {"org.gray-scott-lab.hub": hub_name}}
+    c.SwarmSpawner.volume_driver = env.get("GSLAB_HUB_VOLUME_DRIVER", "")
+elif spawner != "docker":
+    sys.exit(f"error: GSLAB_HUB_SPAWNER must be docker or swarm, not {spawner!r}")
+
 c.Spawner.start_timeout = 180
 c.Spawner.http_timeout = 120
 
