@@ -196,8 +196,9 @@ class GslabSwarmSpawner(GslabSpawner, SwarmSpawner):
     contract. A service has no host config, so the read-only root, the /tmp tmpfs, the
     dropped capabilities, no-new-privileges and the pids limit go into its task template
     (Docker 26.1 applies all of them: checked on the spawned container). Two things of
-    SwarmSpawner 14 are replaced: it mounts every volume as a *bind* (a named volume such as
-    the user's is refused: "mount path must be absolute") and hands the memory limit over as
+    SwarmSpawner 14 are replaced: it mounts every volume as a *bind* (the task of a named
+    volume such as the user's is rejected: "invalid bind mount source, must be an absolute
+    path") and hands the memory limit over as
     the string "4G" where the API wants bytes."""
 
     #: Processes one lab may run (the plain Docker hub's ``pids_limit``)

@@ -79,10 +79,14 @@ def started_swarm_hub(folder: Path) -> Iterator[SwarmHub]:
                        token=values["GSLAB_HUB_API_TOKEN"], env=env)
     finally:
         run("bash", COMPOSE / "hub" / "hub.sh", "swarm-down", env=env, check=False)
-        volumes = run("docker", "volume", "ls", "-q", "--filter", f"name=^{name}-",
-                      check=False)
-        for volume in volumes.stdout.split():
-            run("docker", "volume", "rm", "-f", volume, check=False)
+        # The engine lets go of a removed task's volumes a moment after its container
+        def volumes_removed() -> bool:
+            volumes = run("docker", "volume", "ls", "-q", "--filter", f"name=^{name}-",
+                          check=False).stdout.split()
+            return all(run("docker", "volume", "rm", "-f", volume, check=False).returncode == 0
+                       for volume in volumes)
+
+        wait_for(volumes_removed, 60, f"{name}'s volumes removed", 1)
 
 
 @pytest.fixture(scope="module")
