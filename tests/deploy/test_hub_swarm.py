@@ -4,8 +4,9 @@ service through the REST API, code run in its kernel through the proxy, the serv
 on stop and the student's volume kept. Run by ``make test-hub-swarm``, not by
 ``make test-deploy``.
 
-The engine is made a one-node swarm for the test when it is not in one, and leaves it again
-afterwards (only then: a swarm the machine was already in is left alone). Multi-node swarms
+The engine is made a one-node swarm for the test when it is not in one (after checking that
+``hub.sh swarm-up`` refuses such an engine in one line), and leaves it again afterwards (only
+then: a swarm the machine was already in is left alone). Multi-node swarms
 are not tested here. The time from spawn request to a ready server is written to
 build/hub-swarm-spawn.json.
 """
@@ -34,6 +35,7 @@ from tests.deploy.test_hub import RUN_CODE, execute, server_ready
 #: hubs on the machine may be running): the same Dockerfile, its own tag.
 HUB_IMAGE = "gray-scott-lab-hub:swarm-test"
 LABEL = "org.gray-scott-lab.hub"
+GWBRIDGE = "docker_gwbridge"
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +43,15 @@ def swarm(docker_engine: None) -> Iterator[None]:
     """A swarm manager: this engine's swarm, or a one-node swarm made for the test."""
     state = run("docker", "info", "-f", "{{.Swarm.LocalNodeState}}").stdout.strip()
     initialised = False
+    # swarm init makes the bridge docker_gwbridge, which leaving the swarm keeps
+    had_gwbridge = run("docker", "network", "inspect", GWBRIDGE, check=False).returncode == 0
     if state == "inactive":
+        # Before it becomes one: hub.sh swarm-up says in one line what is missing
+        refused = run("bash", COMPOSE / "hub" / "hub.sh", "swarm-up", check=False,
+                      env={"HUB_NAME": "gslab-hub-swarm-refused"})
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert refused.stderr.strip() == (
+            "error: this engine is not a swarm manager: docker swarm init (see compose/README.md)")
         run("docker", "swarm", "init", "--advertise-addr", "127.0.0.1")
         initialised = True
     elif run("docker", "info", "-f", "{{.Swarm.ControlAvailable}}").stdout.strip() != "true":
@@ -51,6 +61,8 @@ def swarm(docker_engine: None) -> Iterator[None]:
     finally:
         if initialised:
             run("docker", "swarm", "leave", "--force", check=False)
+            if not had_gwbridge:
+                run("docker", "network", "rm", GWBRIDGE, check=False)
 
 
 @dataclass
