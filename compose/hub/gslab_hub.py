@@ -198,8 +198,7 @@ class GslabSwarmSpawner(GslabSpawner, SwarmSpawner):
     (Docker 26.1 applies all of them: checked on the spawned container). Two things of
     SwarmSpawner 14 are replaced: it mounts every volume as a *bind* (the task of a named
     volume such as the user's is rejected: "invalid bind mount source, must be an absolute
-    path") and hands the memory limit over as
-    the string "4G" where the API wants bytes."""
+    path") and hands the memory limit over as the string "4G" where the API wants bytes."""
 
     #: Processes one lab may run (the plain Docker hub's ``pids_limit``)
     pids_limit: ClassVar[int] = 1024

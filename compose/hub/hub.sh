@@ -166,6 +166,8 @@ case "${1:-}" in
         compose down
         ;;
     swarm-up)
+        [ -z "${HUB_TLS_DIR:-}" ] \
+            || die "HUB_TLS_DIR is for make hub; on a swarm, put the site's TLS proxy in front"
         swarm_manager
         write_env
         export_env_file
@@ -173,7 +175,8 @@ case "${1:-}" in
         docker image inspect "$image" >/dev/null 2>&1 \
             || die "image $image is missing: make build-cpu-jupyter (or gslab load)"
         compose build hub  # the same hub image as `make hub` (HUB_IMAGE)
-        docker stack deploy --detach=true -c "$here/stack.yaml" "${HUB_NAME:-gslab-hub}"
+        # (no --detach: older CLIs lack it; they and the current ones return at once)
+        docker stack deploy -c "$here/stack.yaml" "${HUB_NAME:-gslab-hub}"
         wait_ready docker service logs --tail 40 "${HUB_NAME:-gslab-hub}_hub"
         echo "labs run as swarm services; teachers: make hub-admin USERS=\"alice bob\""
         ;;
