@@ -183,10 +183,9 @@ class GslabSpawner(DockerSpawner):
         return list(self.cmd or []) + list(self.get_args())
 
 
-#: Task states of a swarm service on its way up (``starting``: the lab image's healthcheck
-#: has not passed yet; the swarm's DNS names the task only once it is ``running``).
+#: Task states of a swarm service on its way up, before its container starts
 TASK_PENDING = frozenset({"new", "allocated", "pending", "assigned", "accepted", "preparing",
-                          "ready", "starting"})
+                          "ready"})
 
 
 class GslabSwarmSpawner(GslabSpawner, SwarmSpawner):
@@ -231,14 +230,14 @@ class GslabSwarmSpawner(GslabSpawner, SwarmSpawner):
             **self.extra_container_spec,  # type: ignore[has-type]
             "read_only": True, "cap_drop": ["ALL"], "privileges": {"NoNewPrivileges": True},
         }
-        # DNS round robin: the hub talks to the one task by name, no virtual IP in between.
+        # No virtual IP (nor its IPVS balancer) in front of the one task: the hub uses its address.
         self.extra_endpoint_spec = {**self.extra_endpoint_spec,  # type: ignore[has-type]
                                     "mode": "dnsrr"}
         return await super().create_object()
 
     async def start_object(self) -> None:
-        """Wait until the service's task runs (its healthcheck passed), looking every
-        ``answer_poll_s``; SwarmSpawner's own wait backs off to 11 s between looks."""
+        """Wait until the service's task has started its container, looking every
+        ``answer_poll_s`` (SwarmSpawner's own wait backs off to 11 s between looks)."""
         deadline = time.monotonic() + self.start_timeout
         state = "new"
         while time.monotonic() < deadline:
@@ -249,6 +248,17 @@ class GslabSwarmSpawner(GslabSpawner, SwarmSpawner):
             if state not in TASK_PENDING:
                 break
             await asyncio.sleep(self.answer_poll_s)
-        if state != "running":
+        if state not in ("starting", "running"):
             raise RuntimeError(f"service {self.service_name}'s task is {state}: "
                                f"{task['Status'].get('Err') or task['Status'].get('Message')}")
+
+    async def get_ip_and_port(self) -> tuple[str, int]:
+        """The task's own address on the hub's network. The swarm names a task in its DNS
+        only once the lab image's healthcheck has passed (``running``); by its address the
+        hub reaches the server as soon as it listens, as on one machine. The task (no
+        restarts) keeps that address for its life."""
+        task = await self.get_task()
+        for attachment in (task or {}).get("NetworksAttachments") or []:
+            if attachment["Network"]["Spec"]["Name"] == self.network_name:
+                return attachment["Addresses"][0].split("/")[0], self.port
+        return await super().get_ip_and_port()
