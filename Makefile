@@ -24,6 +24,7 @@ comma := ,
 .PHONY: test-rootless test-slurm
 .PHONY: lab-env hub hub-env hub-admin hub-down hub-lock hub-class test-deploy test-hub-faults
 .PHONY: test-hub-hostile
+.PHONY: hub-swarm hub-swarm-down test-hub-swarm
 # A TLS-intercepting proxy's CA bundle, handed to image builds as a BuildKit secret (never
 # stored in an image). The system bundle is harmless where there is no such proxy.
 PIP_CERT_FILE ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
@@ -180,6 +181,12 @@ hub-admin: ## Make teachers hub admins: make hub-admin USERS="alice bob" (prints
 hub-down: ## End the class: stop the hub and every user's server (restarting the hub keeps them; volumes are kept)
 	bash compose/hub/hub.sh down
 
+hub-swarm: ## The same hub on this engine's Docker Swarm (a manager; labs are services): compose/hub/stack.yaml
+	bash compose/hub/hub.sh swarm-up
+
+hub-swarm-down: ## Remove the swarm hub's stack and every user's service (volumes are kept)
+	bash compose/hub/hub.sh swarm-down
+
 hub-class: $(VENV)/.deploy-deps ## A class at a hub of its own, measured: make hub-class N=40 PATTERN=burst|staggered OUT=benchmarks
 	$(BIN)/python compose/hub/classroom.py -n $(or $(N),5) --pattern $(or $(PATTERN),burst) \
 		--out $(or $(OUT),build) $(CLASS_ARGS)
@@ -198,13 +205,17 @@ HUB_FAULT_TESTS = tests/deploy/test_hub_faults.py tests/deploy/test_hub_disk.py 
 
 test-deploy: $(VENV)/.deploy-deps ## compose + the hub on the real engine, browser included
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest tests/deploy \
-		$(addprefix --ignore=,$(HUB_FAULT_TESTS)) --ignore=tests/deploy/test_hub_hostile.py $(PYTEST_ARGS)
+		$(addprefix --ignore=,$(HUB_FAULT_TESTS)) --ignore=tests/deploy/test_hub_hostile.py \
+		--ignore=tests/deploy/test_hub_swarm.py $(PYTEST_ARGS)
 
 test-hub-faults: $(VENV)/.deploy-deps ## Hub accidents: OOM, hub down, a full disk, a dockerd RESTART (CI machine)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(HUB_FAULT_TESTS) $(PYTEST_ARGS)
 
 test-hub-hostile: $(VENV)/.deploy-deps ## A hostile student at a hub of its own: isolation, no privileges, no secrets shown
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest tests/deploy/test_hub_hostile.py $(PYTEST_ARGS)
+
+test-hub-swarm: $(VENV)/.deploy-deps ## The hub on a one-node Docker Swarm (swarm init/leave when the engine is in none)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest tests/deploy/test_hub_swarm.py $(PYTEST_ARGS)
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache

@@ -5,6 +5,9 @@
 #   hub.sh admin NAME...       make teachers admins (prints their generated passwords)
 #   hub.sh down                stop the hub and the users' servers (their volumes and disks
 #                              stay; the disks' loop devices are detached)
+#   hub.sh swarm-up            the same hub on the Docker Swarm this engine manages
+#                              (compose/hub/stack.yaml: labs are swarm services)
+#   hub.sh swarm-down          remove that stack and the users' services (volumes stay)
 # HUB_ENV_FILE (default compose/hub/.env) and HUB_NAME (gslab-hub) choose the hub.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -61,6 +64,7 @@ detach_disks() {
         done'
 }
 
+# wait_ready [LOGS-COMMAND...]: the hub's health answers, or its logs and an error.
 wait_ready() {
     local scheme=http port
     port=$(grep -E '^HUB_PORT=' "$envfile" | cut -d= -f2 || true)
@@ -73,8 +77,53 @@ wait_ready() {
         fi
         sleep 1
     done
-    compose logs --tail 40 hub >&2
+    if [ $# -gt 0 ]; then "$@" >&2; else compose logs --tail 40 hub >&2; fi
     die "the hub did not answer on port $port in 90 s (logs above)"
+}
+
+# The swarm's hub (stack.yaml). `docker stack deploy` reads no env file: export the env
+# file's settings, the environment winning as it does for compose.
+export_env_file() {
+    local key value
+    while IFS='=' read -r key value; do
+        [[ $key =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || continue
+        [ -n "${!key+set}" ] || export "$key=$value"
+    done < "$envfile"
+}
+
+swarm_manager() {
+    command -v docker >/dev/null || die "docker is not installed"
+    docker info >/dev/null 2>&1 || die "the Docker engine does not answer (is dockerd running?)"
+    [ "$(docker info -f '{{.Swarm.ControlAvailable}}')" = true ] \
+        || die "this engine is not a swarm manager: docker swarm init (see compose/README.md)"
+}
+
+# The user's lab services this hub started (GslabSwarmSpawner labels them with the hub's name)
+lab_services() {
+    docker service ls -q --no-trunc --filter "label=org.gray-scott-lab.hub=${HUB_NAME:-gslab-hub}"
+}
+
+swarm_down() {
+    local stack=${HUB_NAME:-gslab-hub} ids=() id
+    mapfile -t ids < <({ docker service ls -q --no-trunc --filter "label=com.docker.stack.namespace=$stack"
+                         lab_services; } | sort -u)
+    # The hub first (so that it does not see its labs go), then the labs. The stack's
+    # network is still in use by the labs then: removed below, once they are gone.
+    docker stack rm "$stack" >/dev/null 2>&1 || true
+    mapfile -t labs < <(lab_services)
+    [ "${#labs[@]}" -eq 0 ] || docker service rm "${labs[@]}" >/dev/null
+    # Their containers go asynchronously; the network can go once they have
+    for id in "${ids[@]}"; do
+        for _ in $(seq 300); do
+            [ -z "$(docker ps -aq --filter "label=com.docker.swarm.service.id=$id")" ] && break
+            sleep 0.2
+        done
+    done
+    for _ in $(seq 50); do
+        docker network inspect "$stack" >/dev/null 2>&1 || break
+        docker network rm "$stack" >/dev/null 2>&1 || sleep 0.2
+    done
+    ! docker network inspect "$stack" >/dev/null 2>&1 || die "network $stack is still in use"
 }
 
 case "${1:-}" in
@@ -104,7 +153,14 @@ case "${1:-}" in
     admin)
         shift
         [ $# -gt 0 ] || die "usage: make hub-admin USERS=\"alice bob\""
-        compose exec -T hub gslab-hub-admin add-teacher "$@"
+        # the swarm's hub (swarm-up) is a task container of the stack's service
+        swarm_hub=$(docker ps -q --filter \
+            "label=com.docker.swarm.service.name=${HUB_NAME:-gslab-hub}_hub" 2>/dev/null || true)
+        if [ -n "$swarm_hub" ]; then
+            docker exec "${swarm_hub%%$'\n'*}" gslab-hub-admin add-teacher "$@"
+        else
+            compose exec -T hub gslab-hub-admin add-teacher "$@"
+        fi
         ;;
     down)
         # The hub first (it keeps the labs running when it stops), then the users' servers
@@ -137,7 +193,26 @@ case "${1:-}" in
             docker network rm "${nets[@]}" >/dev/null
         fi
         ;;
+    swarm-up)
+        [ -z "${HUB_TLS_DIR:-}" ] \
+            || die "HUB_TLS_DIR is for make hub; on a swarm, put the site's TLS proxy in front"
+        swarm_manager
+        write_env
+        export_env_file
+        image=${GSLAB_HUB_CPU_IMAGE:-gray-scott-lab:cpu-jupyter}
+        docker image inspect "$image" >/dev/null 2>&1 \
+            || die "image $image is missing: make build-cpu-jupyter (or gslab load)"
+        compose build hub  # the same hub image as `make hub` (HUB_IMAGE)
+        # (no --detach: older CLIs lack it; they and the current ones return at once)
+        docker stack deploy -c "$here/stack.yaml" "${HUB_NAME:-gslab-hub}"
+        wait_ready docker service logs --tail 40 "${HUB_NAME:-gslab-hub}_hub"
+        echo "labs run as swarm services; teachers: make hub-admin USERS=\"alice bob\""
+        ;;
+    swarm-down)
+        swarm_manager
+        swarm_down
+        ;;
     *)
-        die "usage: $0 env|up|admin NAME...|down"
+        die "usage: $0 env|up|admin NAME...|down|swarm-up|swarm-down"
         ;;
 esac

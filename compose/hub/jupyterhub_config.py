@@ -36,6 +36,7 @@ import docker
 from gslab_hub import (
     LAB_LOGGING,
     GslabSpawner,
+    GslabSwarmSpawner,
     HideXsrfCookies,
     disk_limit_bytes,
     gpu_available,
@@ -120,13 +121,15 @@ c.DockerSpawner.extra_host_config = {
     "cap_drop": ["ALL"],
     "pids_limit": 1024,
 }
+
 c.Spawner.start_timeout = 180
 c.Spawner.http_timeout = 120
 
 # What keeps students apart: each lab on a network of its own that only the hub joins (a
 # /28 of GSLAB_HUB_LAB_SUBNETS each; "shared" puts every lab on the hub's network, as before).
+spawner = env.get("GSLAB_HUB_SPAWNER", "docker")
 lab_subnets = env.get("GSLAB_HUB_LAB_SUBNETS", "10.213.0.0/16").strip()
-if lab_subnets != "shared":
+if lab_subnets != "shared" and spawner != "swarm":
     try:
         ipaddress.ip_network(lab_subnets)
     except ValueError:
@@ -135,6 +138,21 @@ if lab_subnets != "shared":
     GslabSpawner.lab_subnets = lab_subnets
     GslabSpawner.hub_container = env.get("GSLAB_HUB_CONTAINER", hub_name)
     reconnect_hub(docker.from_env(), GslabSpawner.hub_container)
+
+# The same labs as services of a Docker Swarm (compose/hub/stack.yaml): the settings above
+# apply; a service states the image contract itself (gslab_hub.GslabSwarmSpawner). A GPU on a
+# swarm needs each node's generic resources configured: not offered there.
+if spawner == "swarm":
+    c.JupyterHub.spawner_class = GslabSwarmSpawner
+    GslabSpawner.profiles = [p for p in GslabSpawner.profiles if not p.gpu]
+    c.SwarmSpawner.pull_policy = "skip"  # the images are on the nodes (or in a registry)
+    c.SwarmSpawner.extra_create_kwargs = {"labels": {"org.gray-scott-lab.hub": hub_name}}
+    c.SwarmSpawner.volume_driver = env.get("GSLAB_HUB_VOLUME_DRIVER", "")
+    # Not on a swarm (compose/README.md says so): the per-student disk (a loop device of this
+    # machine) and the per-student network (services share the stack's overlay network).
+    GslabSwarmSpawner.disk_bytes = None
+elif spawner != "docker":
+    sys.exit(f"error: GSLAB_HUB_SPAWNER must be docker or swarm, not {spawner!r}")
 
 # Secrets stay out of logs: no XSRF cookie ids in the hub's log nor in the labs'. (Each lab's
 # own JUPYTERHUB_API_TOKEN is necessarily in its container's environment: that is how the lab
