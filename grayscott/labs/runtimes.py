@@ -81,6 +81,7 @@ def run_notebook(path: Path, timeout: float) -> dict[str, Any]:
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="labs-runtime-") as tmp:
         os.environ["NUMBA_CACHE_DIR"] = str(Path(tmp) / "numba-cache")
         client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3",
@@ -95,7 +96,7 @@ def run_notebook(path: Path, timeout: float) -> dict[str, Any]:
             ended = f"timed out: a cell ran over {timeout:g} s"
         seconds = time.perf_counter() - start
     return {"seconds": round(seconds, 1), "ended": ended, "over_bar": seconds > BAR_S,
-            "slowest_cells": slowest_cells(nb)}
+            "load_at_start": round(load, 2), "slowest_cells": slowest_cells(nb)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             os.environ[ENV_VAR] = args.size
         os.environ["MPLBACKEND"] = "agg"
         now = datetime.now(UTC)
+        load_before = os.getloadavg()
         results = {}
         for path in notebooks:
             name = key(path)
@@ -132,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.update(saved)
     report = {"date": now.isoformat(timespec="seconds"), "size": args.size or "default",
               "bar_seconds": BAR_S, "machine": hardware.machine_info(), "versions": versions(),
+              # others' work on a shared machine slows the notebooks: the load, 1-minute mean
+              "load_average": {"before": round(load_before[0], 2),
+                               "after": round(os.getloadavg()[0], 2)},
               "notebooks": results}
     args.out.mkdir(parents=True, exist_ok=True)
     target = args.out / f"labs-runtimes-{now:%Y-%m-%d}.json"
