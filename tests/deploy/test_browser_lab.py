@@ -133,6 +133,17 @@ def kernel_ready(page: Page, lab: Lab, notebook: str) -> bool:
             and indicator.get_attribute("data-status") == "idle")
 
 
+def page_state(page: Page, lab: Lab, notebook: str) -> str:
+    """What a failed wait saw: the page's URL, its notebook tabs, its kernel indicator and any
+    dialog, and the notebook's kernel on the server."""
+    indicator = page.locator(f"{PANEL} .jp-Notebook-ExecutionIndicator")
+    tabs = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tabLabel").all_text_contents()
+    return (f"page {page.url}, tabs {tabs}, "
+            f"indicator {[i.get_attribute('data-status') for i in indicator.all()]}, "
+            f"dialogs {page.locator('.jp-Dialog').all_text_contents()}, "
+            f"server: kernel {lab.kernel_state(notebook)}")
+
+
 def run_settled(page: Page, lab: Lab, notebook: str) -> bool:
     """Run All has finished or stopped at an error: a cell ran, none is still queued, the
     notebook's kernel is idle. (Run All marks every cell queued at once, and an error unqueues
@@ -154,10 +165,15 @@ def dismiss_news_toast(page: Page) -> None:
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda n: Path(n).stem)
 def test_notebook_runs_and_shows_its_figures(lab: Lab, page: Page, notebook: str) -> None:
     figure_cell, screenshot = NOTEBOOKS[notebook]
-    # reset: a fresh workspace, with this notebook only (not the earlier test's, restored)
-    page.goto(f"{lab.url}/lab/tree/{notebook}?reset&token={lab.token}")
+    # A workspace of its own: this notebook alone, not the earlier test's restored beside it
+    # (not ?reset, which can close the notebook the URL just opened: the page then shows the
+    # folder and no kernel ever comes)
+    page.goto(f"{lab.url}/lab/workspaces/{Path(notebook).stem}/tree/{notebook}?token={lab.token}")
     page.wait_for_selector(f"{PANEL} .jp-Cell", timeout=120_000)
-    wait_for(lambda: kernel_ready(page, lab, notebook), 120, "the notebook's kernel did not start")
+    try:
+        wait_for(lambda: kernel_ready(page, lab, notebook), 120, "the notebook's kernel did not start")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {page_state(page, lab, notebook)}") from None
     run_all_cells(page)
     wait_for(lambda: run_settled(page, lab, notebook), 600,
              "Run All Cells did not finish", interval=1)
