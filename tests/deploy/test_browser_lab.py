@@ -15,6 +15,7 @@ import re
 import shutil
 import sys
 import tempfile
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -56,14 +57,20 @@ class Lab:
         """A GET of Jupyter's REST API, as JSON."""
         request = urllib.request.Request(f"{self.url}{path}",
                                          headers={"Authorization": f"token {self.token}"})
-        with urllib.request.urlopen(request, timeout=10) as response:  # our localhost
+        with urllib.request.urlopen(request, timeout=30) as response:  # our localhost
             return json.load(response)
 
     def kernel_state(self, notebook: str) -> str | None:
         """The execution state of ``notebook``'s own kernel (its session's), None before the
-        notebook has one. Not "every kernel idle": a notebook run earlier on the same server
-        keeps an idle kernel, which said "ready" before this notebook's kernel even existed."""
-        for session in self.get("/api/sessions"):
+        notebook has one, or when the server did not answer in time (a loaded 2-core machine
+        starting a kernel: the caller's deadline, not one slow poll, says it is broken).
+        Not "every kernel idle": a notebook run earlier on the same server keeps an idle
+        kernel, which said "ready" before this notebook's kernel even existed."""
+        try:
+            sessions = self.get("/api/sessions")
+        except (TimeoutError, urllib.error.URLError):
+            return None
+        for session in sessions:
             if session["path"] == notebook:
                 return str(session["kernel"]["execution_state"])
         return None
