@@ -39,8 +39,14 @@ EXPECTED_OUTPUT = {"scale/3_": ("measured here: numpy ",)}
 #: What a notebook's prose claims about what it measures, as a pattern its output must match
 #: (claims about speed are printed from the notebook's own timings instead, never asserted).
 PROSE_CLAIMS = {
-    # "XLA first copies every shifted slice out of the buffer": more loop fusions in place
-    "cpu/6_": (r"in place: [1-9]\d* more fusions",),
+    # compile vs run: the first call's cost, from the chart's own timings
+    "cpu/4_": (r"measured: the first call took [\d.]+ ms, \d+x a later call",),
+    # and "XLA first copies every shifted slice out of the buffer": more loop fusions in place
+    "cpu/6_": (r"measured: the first call took [\d.]+ ms, \d+x a later call",
+               r"in place: [1-9]\d* more fusions"),
+    # batch sizes and frames per call: the verdicts printed from the notebook's own timings
+    "gpu/1_": (r"measured on \w+: a batch of 4 costs [\d.e+-]+ ms per grid and step",
+               r"measured: per frame, fori_loop [\d.e+-]+ ms, scan [\d.e+-]+ ms: .*same frames: True"),
     # the gap between copying every step and the fused loop, taken apart from its own timings
     "gpu/5_": (r"the copies +-?[\d.]+ ms/step", r"the per-step calls +-?[\d.]+ ms/step",
                r"the larger part here: the (copies|per-step calls)"),

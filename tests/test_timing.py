@@ -65,6 +65,18 @@ def test_chart_has_a_row_per_case_and_a_log_axis_for_far_apart_cases() -> None:
     assert far.get_xscale() == "log"
 
 
+def test_a_long_title_wraps_inside_the_figure() -> None:
+    title = "The GIL: the same work one after another, in threads, in processes"
+    cases = ("Python, one after another", "Python, 2 threads", "NumPy, 2 threads")
+    ax = timing.Timings({name: [1e-3] for name in cases}).chart(title)  # long labels: axes right
+    figure = ax.figure
+    figure.tight_layout()
+    figure.canvas.draw()
+    box = ax.title.get_window_extent()
+    assert ax.get_title().replace("\n", " ") == title
+    assert box.x0 >= 0 and box.x1 <= figure.bbox.width  # nothing cut off at the edges
+
+
 def test_bad_counts_are_refused(clock: Clock) -> None:
     with pytest.raises(ValueError, match="at least 1"):
         timing.repeat({"a": clock.work("a", 1.0)}, runs=0)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import statistics
+import textwrap
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,6 +21,9 @@ from typing import Any
 
 #: Units a chart or a line can be in: name -> seconds per unit.
 UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+#: Characters of title a chart's line holds (7 inches wide): a longer title wraps, else its
+#: end is cut off in the notebook (the GIL chart's "... in processes" was)
+TITLE_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,7 @@ class Timings:
         runs = len(next(iter(self.seconds.values())))
         ax.set_xlabel(f"{unit} per {self.what} ({runs} runs each: dots; median: bar)")
         if title:
-            ax.set_title(title)
+            ax.set_title(textwrap.fill(title, TITLE_CHARS))
         ax.grid(axis="x", alpha=0.3)
         return ax
 
