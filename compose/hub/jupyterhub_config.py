@@ -54,7 +54,16 @@ c.JupyterHub.cookie_secret_file = str(data / "jupyterhub_cookie_secret")
 c.ConfigurableHTTPProxy.pid_file = "/tmp/jupyterhub-proxy.pid"
 c.JupyterHub.bind_url = f"http://:{env.get('GSLAB_HUB_PORT', '8000')}"
 c.JupyterHub.hub_ip = "0.0.0.0"
-c.JupyterHub.hub_connect_ip = env.get("GSLAB_HUB_CONNECT_IP", "hub")
+# The proxy, which the hub starts in its own container, reaches the hub on loopback; the labs
+# reach it as GSLAB_HUB_CONNECT_IP (`hub`, its alias on each student's network). Not `hub` for
+# both: inside the hub's container that name resolves to its address on any network it joined,
+# and a student's network goes with their lab. In a class of 40 stopping together the proxy's
+# connections to the hub over such an address died with it: stop requests that the hub had
+# answered never reached the students (measured: 40 DELETEs answered 204 in the hub's log,
+# the students' requests still waiting 7 minutes later).
+c.JupyterHub.hub_port = 8081
+c.JupyterHub.hub_connect_ip = "127.0.0.1"
+c.Spawner.hub_connect_url = f"http://{env.get('GSLAB_HUB_CONNECT_IP', 'hub')}:{c.JupyterHub.hub_port}"
 
 tls = Path(env.get("GSLAB_HUB_TLS_DIR", "/srv/jupyterhub/tls"))
 if (tls / "cert.pem").is_file() and (tls / "key.pem").is_file():
