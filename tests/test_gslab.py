@@ -295,10 +295,14 @@ def test_local_runtime_serves_jupyterlab_with_its_token(stop: signal.Signals,
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "COLUMNS": "200"}
+    # Ctrl-C as a terminal's job gets it: a test run started in the background (`make test &`,
+    # nohup) would otherwise hand SIGINT down ignored, and gslab would never see it
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     proc = subprocess.Popen([sys.executable, "-m", "grayscott.launcher", "run", "jupyter",
                              "--runtime", "local", "--port", str(port), "--workdir", str(tmp_path)],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=env)
+    signal.signal(signal.SIGINT, previous)
     try:
         output = _read_until(proc, "The lab is ready", timeout=120)
         match = re.search(r"http://127\.0\.0\.1:(\d+)/lab\?token=(\w+)", output)
@@ -318,7 +322,10 @@ def test_local_runtime_serves_jupyterlab_with_its_token(stop: signal.Signals,
         rest, _ = proc.communicate(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
-        rest, _ = proc.communicate()
+        try:  # a server left behind would hold the pipe open: never wait on it for ever
+            rest, _ = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            rest = "(its server still holds the output open)"
         pytest.fail(f"gslab did not stop within 20 s of {stop.name}:\n{output}{rest}")
     assert "stopping" in rest, rest
     with socket.socket() as s, pytest.raises(ConnectionRefusedError):  # the server is gone
