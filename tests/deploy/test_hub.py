@@ -70,6 +70,25 @@ async def execute(ws_url: str, token: str, code: str) -> str:
             return "".join(output)
 
 
+def open_kernel(hub: Hub, user: str) -> tuple[str, str]:
+    """A kernel in ``user``'s running server, through the proxy: (kernel id, channels URL)."""
+    kernel = requests.post(f"{hub.url}/user/{user}/api/kernels", timeout=60, json={},
+                           headers={"Authorization": f"token {hub.token}"})
+    assert kernel.status_code == 201, kernel.text
+    kid = kernel.json()["id"]
+    return kid, f"ws://{hub.url.split('://')[1]}/user/{user}/api/kernels/{kid}/channels"
+
+
+def run_lab_code(hub: Hub, user: str) -> None:
+    """RUN_CODE in a new kernel of ``user``'s server: a short grayscott run into their
+    volume, read back, as the image's user."""
+    _, ws_url = open_kernel(hub, user)
+    printed = asyncio.run(execute(ws_url, hub.token, RUN_CODE))
+    assert "rc 0" in printed, printed
+    assert "shape (4, 48, 64) backend numpy" in printed, printed
+    assert "uid 1000 gid 100" in printed, printed
+
+
 def test_spawn_run_code_through_the_proxy_and_stop(hub: Hub) -> None:
     user = "student1"  # plain: container and volume names escape other characters
     assert hub.api("POST", f"/users/{user}").status_code == 201
@@ -111,14 +130,7 @@ def test_spawn_run_code_through_the_proxy_and_stop(hub: Hub) -> None:
     assert mounts["/work"]["Name"] == f"{hub.name}-user-{user}"
 
     # Code in a kernel through the proxy: a short grayscott run into the user's volume
-    kernel = requests.post(f"{hub.url}/user/{user}/api/kernels", timeout=60, json={},
-                           headers={"Authorization": f"token {hub.token}"})
-    assert kernel.status_code == 201, kernel.text
-    ws_url = f"ws://{hub.url.split('://')[1]}/user/{user}/api/kernels/{kernel.json()['id']}/channels"
-    printed = asyncio.run(execute(ws_url, hub.token, RUN_CODE))
-    assert "rc 0" in printed, printed
-    assert "shape (4, 48, 64) backend numpy" in printed, printed
-    assert "uid 1000 gid 100" in printed, printed
+    run_lab_code(hub, user)
 
     # Stop: the container goes, the work stays in the user's volume
     assert hub.api("DELETE", f"/users/{user}/server").status_code in (202, 204)

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from tests.deploy.conftest import Hub, load_gslab_hub, run, started_hub, wait_for
-from tests.deploy.test_hub import execute, server_ready
+from tests.deploy.test_hub import execute, open_kernel, server_ready
 from tests.deploy.test_hub_faults import lab_with_kernel
 
 CAP = "64M"
@@ -119,11 +119,7 @@ def lab_with_kernel_again(hub: Hub, user: str) -> tuple[str, str]:
              f"{user}'s server to stop")
     assert hub.api("POST", f"/users/{user}/server").status_code in (201, 202)
     wait_for(lambda: server_ready(hub, user), 180, f"{user}'s server\n{hub.logs()}", 0.2)
-    kernel = requests.post(f"{hub.url}/user/{user}/api/kernels", timeout=60, json={},
-                           headers={"Authorization": f"token {hub.token}"})
-    assert kernel.status_code == 201, kernel.text
-    kid = kernel.json()["id"]
-    return kid, f"ws://{hub.url.split('://')[1]}/user/{user}/api/kernels/{kid}/channels"
+    return open_kernel(hub, user)
 
 
 def test_the_cap_setting_is_checked() -> None:

@@ -14,7 +14,7 @@ import requests
 from tornado import httpclient, websocket
 
 from tests.deploy.conftest import Hub, run, started_hub, wait_for
-from tests.deploy.test_hub import execute, execute_request, server_ready
+from tests.deploy.test_hub import execute, execute_request, open_kernel, server_ready
 
 LIMIT_MIB = 384
 
@@ -31,11 +31,7 @@ def lab_with_kernel(hub: Hub, user: str) -> tuple[str, str]:
     assert hub.api("POST", f"/users/{user}").status_code == 201
     assert hub.api("POST", f"/users/{user}/server").status_code in (201, 202)
     wait_for(lambda: server_ready(hub, user), 180, f"{user}'s server\n{hub.logs()}", 0.2)
-    kernel = requests.post(f"{hub.url}/user/{user}/api/kernels", timeout=60, json={},
-                           headers={"Authorization": f"token {hub.token}"})
-    assert kernel.status_code == 201, kernel.text
-    kid = kernel.json()["id"]
-    return kid, f"ws://{hub.url.split('://')[1]}/user/{user}/api/kernels/{kid}/channels"
+    return open_kernel(hub, user)
 
 
 async def run_until_end_or_death(ws_url: str, token: str, code: str) -> str:

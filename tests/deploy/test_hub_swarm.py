@@ -13,7 +13,6 @@ build/hub-swarm-spawn.json.
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import json
 import platform
@@ -29,7 +28,7 @@ import pytest
 import requests
 
 from tests.deploy.conftest import BUILD, COMPOSE, CPU_JUPYTER, Hub, free_port, run, wait_for
-from tests.deploy.test_hub import RUN_CODE, execute, server_ready
+from tests.deploy.test_hub import run_lab_code, server_ready
 
 #: The hub image this test builds (never the site's gray-scott-lab-hub:latest, which other
 #: hubs on the machine may be running): the same Dockerfile, its own tag.
@@ -179,14 +178,7 @@ def test_spawn_a_service_run_code_through_the_proxy_and_stop(swarm_hub: SwarmHub
     assert mounts["/work"]["Name"] == f"{hub.name}-user-{user}"
 
     # Code in a kernel through the proxy: a short grayscott run into the user's volume
-    kernel = requests.post(f"{hub.url}/user/{user}/api/kernels", timeout=60, json={},
-                           headers={"Authorization": f"token {hub.token}"})
-    assert kernel.status_code == 201, kernel.text
-    ws_url = f"ws://{hub.url.split('://')[1]}/user/{user}/api/kernels/{kernel.json()['id']}/channels"
-    printed = asyncio.run(execute(ws_url, hub.token, RUN_CODE))
-    assert "rc 0" in printed, printed
-    assert "shape (4, 48, 64) backend numpy" in printed, printed
-    assert "uid 1000 gid 100" in printed, printed
+    run_lab_code(hub, user)
 
     # Stop: the service and its container go, the work stays in the user's volume
     assert hub.api("DELETE", f"/users/{user}/server").status_code in (202, 204)
