@@ -3,7 +3,9 @@ UID with a read-only root, a writable bind-mounted work directory, no secrets, a
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -15,6 +17,8 @@ from grayscott.launcher.runtime import Mount
 from tests.images.conftest import Container
 
 ARBITRARY = "12345:100"
+#: The public base image every lab image is built FROM (made locally in CI).
+BASE = "debian:trixie-slim"
 
 
 @pytest.mark.runtimes("docker", "podman")
@@ -81,6 +85,26 @@ def test_size_budget(container: Container, variant: variants.Variant) -> None:
           f"(budget {variant.budget_mb} MB compressed)")
     assert size <= variant.budget_mb * 1e6, f"{size / 1e6:.0f} MB > {variant.budget_mb} MB"
     assert unpacked > size, "compressed layers larger than the image: not measuring layers"
+
+
+@functools.cache
+def _base_layers_both_ways() -> tuple[dict[str, int], dict[str, int]]:
+    from grayscott.imagesize import layer_sizes
+
+    return layer_sizes(BASE, via="files"), layer_sizes(BASE, via="save")
+
+
+@pytest.mark.runtimes("docker")
+def test_layer_folders_measure_what_docker_save_hands_out(container: Container) -> None:
+    """The size budget packs each layer from Docker's own layer folders (a ``docker save``
+    of a CUDA image needs as many GB free again): on the base image every image starts from,
+    both ways give the same compressed size, to within a percent."""
+    if os.geteuid() != 0:
+        pytest.skip("Docker's layer folders are readable by root only (CI runs as root)")
+    files, saved = _base_layers_both_ways()
+    assert files.keys() == saved.keys() and files
+    for layer, size in saved.items():
+        assert abs(files[layer] - size) <= 0.01 * size, (layer, files[layer], size)
 
 
 @pytest.mark.runtimes("docker", "podman")
