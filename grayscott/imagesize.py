@@ -13,9 +13,10 @@ gzipped straight from them, in one stream. Otherwise (an ordinary user, Podman, 
 storage driver) the layers come from ``docker save``, which first writes the whole image to a
 temporary folder in the engine's own storage: for a multi-GB CUDA image that is as many GB of
 free disk again, which a CI machine full of images did not have. The two ways agree within a
-fraction of a percent (a test compares them): the folder holds the very files of the layer;
-only whiteouts are written the overlay way (a device) instead of ``.wh.`` files, one tar
-header each either way.
+fraction of a percent (an image test compares them on layers that delete, replace and link
+files): the folder holds the very files of the layer; only a deleted file is written the
+overlay way (a device) instead of a ``.wh.`` file, one tar header either way, and a folder
+replaced whole lacks its ``.wh..wh..opq`` entry (overlay keeps that in an attribute).
 """
 
 from __future__ import annotations
