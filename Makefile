@@ -88,7 +88,8 @@ lint: $(VENV)/.test-deps ## ruff, shellcheck, hadolint
 
 typecheck: $(VENV)/.test-deps ## mypy
 	$(BIN)/mypy
-	$(BIN)/mypy compose/hub/gslab_hub.py compose/hub/jupyterhub_config.py compose/hub/classroom.py
+	$(BIN)/mypy compose/hub/gslab_hub.py compose/hub/gslab_tls.py compose/hub/jupyterhub_config.py \
+		compose/hub/classroom.py
 	$(BIN)/mypy hpc/hub/gslab_slurm.py hpc/hub/jupyterhub_config.py
 
 pytest: $(VENV)/.test-deps ## pytest (GRAYSCOTT_REQUIRE_BACKENDS=a,b makes those mandatory)
@@ -205,17 +206,21 @@ $(VENV)/.deploy-deps: pyproject.toml | $(BIN)/python
 #: The accidents of a class (issue #13), their own target: the last one restarts dockerd.
 HUB_FAULT_TESTS = tests/deploy/test_hub_faults.py tests/deploy/test_hub_disk.py \
 	tests/deploy/test_hub_daemon.py
+#: A hostile student (issues #13, #22): isolation, takeover attempts, HTTPS, logs, secrets.
+HUB_HOSTILE_TESTS = tests/deploy/test_hub_hostile.py tests/deploy/test_hub_takeover.py \
+	tests/deploy/test_hub_tls.py tests/deploy/test_hub_logs.py \
+	tests/deploy/test_hub_teacher_origin.py tests/deploy/test_hub_image_secrets.py
 
 test-deploy: $(VENV)/.deploy-deps ## compose + the hub on the real engine, browser included
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest tests/deploy \
-		$(addprefix --ignore=,$(HUB_FAULT_TESTS)) --ignore=tests/deploy/test_hub_hostile.py \
+		$(addprefix --ignore=,$(HUB_FAULT_TESTS) $(HUB_HOSTILE_TESTS)) \
 		--ignore=tests/deploy/test_hub_swarm.py $(PYTEST_ARGS)
 
 test-hub-faults: $(VENV)/.deploy-deps ## Hub accidents: OOM, hub down, a full disk, a dockerd RESTART (CI machine)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(HUB_FAULT_TESTS) $(PYTEST_ARGS)
 
-test-hub-hostile: $(VENV)/.deploy-deps ## A hostile student at a hub of its own: isolation, no privileges, no secrets shown
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest tests/deploy/test_hub_hostile.py $(PYTEST_ARGS)
+test-hub-hostile: $(VENV)/.deploy-deps ## A hostile student: isolation, no takeover, HTTPS, bounded logs, no secrets shown
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(HUB_HOSTILE_TESTS) $(PYTEST_ARGS)
 
 test-hub-swarm: $(VENV)/.deploy-deps ## The hub on a one-node Docker Swarm (swarm init/leave when the engine is in none)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest tests/deploy/test_hub_swarm.py $(PYTEST_ARGS)

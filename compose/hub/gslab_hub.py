@@ -17,16 +17,18 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from hmac import compare_digest
 from pathlib import Path
 from typing import Any, ClassVar
 
 import docker
-from docker.types import Mount, Resources, RestartPolicy
+from docker.types import DriverConfig, Mount, Resources, RestartPolicy
 from docker.utils import parse_bytes
 from dockerspawner import DockerSpawner, SwarmSpawner
+from jupyterhub.authenticators.shared import SharedPasswordAuthenticator
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient
-from traitlets import default
+from traitlets import Set, default
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,65 @@ class HideXsrfCookies(logging.Filter):
 #: the image): that line comes from tornado's application logger, whose other INFO lines the
 #: lab server does not use (its own go to the ServerApp logger).
 LAB_LOGGING = {"loggers": {"tornado.application": {"level": "WARNING"}}}
+
+
+# --- Teachers ------------------------------------------------------------------------------
+# Teachers are not JupyterHub admins: they have the role ``teacher`` (through the group
+# ``teachers``), JupyterHub's admin scopes but ``access:servers`` and the ``shares`` and
+# ``tokens`` that lead to it (sharing a student's server with oneself, a token of hers). The
+# hub and every lab share one origin (no per-user subdomains at a satellite site), so a
+# teacher's browser opening a student's server would run whatever page she makes it send,
+# with the teacher's cookies: one request to the hub's API and she is an admin
+# (tests/deploy/test_hub_teacher_origin.py). JupyterHub's own admin role cannot be narrowed
+# (its scopes are fixed), hence a role of our own, and the admin role is the gslab-admin
+# service's alone (a token in the site's .env, never a browser's cookie).
+
+TEACHERS = "teachers"
+TEACHER_SCOPES = ["admin-ui", "admin:users", "admin:servers", "admin:services", "admin:groups",
+                  "list:services", "read:services", "read:hub", "proxy", "shutdown",
+                  "access:services", "read:roles", "read:metrics"]
+
+
+class TeacherPasswordAuthenticator(SharedPasswordAuthenticator):
+    """One course password for students, the admin password for the ``teachers`` names;
+    nobody becomes a JupyterHub admin by logging in (SharedPasswordAuthenticator would make
+    its admin_users admins, with every server of the class open to their browser)."""
+
+    teachers = Set(help="Names that log in with admin_password (GSLAB_HUB_ADMINS) and "
+                        "only with it: the course password never opens them.").tag(config=True)
+
+    async def authenticate(self, handler: Any, data: dict[str, str]) -> dict[str, Any] | None:
+        username = self.normalize_username(data["username"])
+        password = data["password"]
+        expected = self.admin_password if username in self.teachers else self.user_password
+        if expected and compare_digest(password.encode(), expected.encode()):
+            return {"name": username, "admin": False}
+        return None
+
+
+def admin_names_held(database: Path, admins: str) -> list[str]:
+    """The names of GSLAB_HUB_ADMINS (comma-separated) that the hub's database knows as users
+    who are not teachers yet: with one course password, students who logged in under them."""
+    import sqlite3
+
+    names = [a.strip() for a in admins.split(",") if a.strip()]
+    if not names or not database.is_file():
+        return []
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        rows = db.execute(
+            "SELECT name FROM users WHERE admin = 0 AND name IN "
+            f"({','.join('?' * len(names))}) AND id NOT IN ("
+            "  SELECT m.user_id FROM user_role_map m JOIN roles r ON r.id = m.role_id"
+            "  WHERE r.name = 'teacher')", names).fetchall()
+    return sorted(row[0] for row in rows)
+
+
+def bounded_log(env: Mapping[str, str]) -> dict[str, Any]:
+    """Docker's log settings for every container the hub starts: json-file (what ``docker
+    logs`` reads everywhere) rotated at GSLAB_HUB_LOG_SIZE, GSLAB_HUB_LOG_FILES files kept."""
+    return {"type": "json-file",
+            "config": {"max-size": env.get("GSLAB_HUB_LOG_SIZE", "10m"),
+                       "max-file": env.get("GSLAB_HUB_LOG_FILES", "3")}}
 
 
 def gpu_available(setting: str, dev_dir: Path = Path("/dev"),
@@ -170,7 +231,8 @@ def attach_disk(client: docker.APIClient, image: str, disks_volume: str, name: s
         binds={disks_volume: {"bind": "/disks", "mode": "rw"},
                "/dev": {"bind": "/dev", "mode": "rw"}},
         cap_drop=["ALL"], cap_add=["SYS_ADMIN"], device_cgroup_rules=LOOP_RULES,
-        network_mode="none", security_opt=["no-new-privileges"])
+        network_mode="none", security_opt=["no-new-privileges"],
+        log_config=bounded_log({}))
     container = client.create_container(
         image, entrypoint=["sh", "-c", DISK_SCRIPT, "gslab-disk"], command=[name, str(size)],
         user="0:0", host_config=host_config, labels={"gslab.disk-helper": name})
@@ -442,6 +504,7 @@ class GslabSwarmSpawner(GslabSpawner, SwarmSpawner):
         return mounts
 
     async def create_object(self) -> Any:
+        log = self.extra_host_config.get("log_config") or bounded_log({})
         resources = Resources(cpu_limit=int(self.cpu_limit * 1e9) if self.cpu_limit else None,
                               mem_limit=parse_bytes(self.mem_limit) if self.mem_limit else None)
         resources.setdefault("Limits", {})["Pids"] = self.pids_limit
@@ -452,6 +515,8 @@ class GslabSwarmSpawner(GslabSpawner, SwarmSpawner):
             "resources": resources,
             # A lab that exits is over, as with a container: the hub notices and cleans up.
             "restart_policy": RestartPolicy(condition="none"),
+            # the plain hub's bounded log (its host config's log_config)
+            "log_driver": DriverConfig(log["type"], log["config"]),
         }
         self.extra_container_spec = {
             **self.extra_container_spec,  # type: ignore[has-type]

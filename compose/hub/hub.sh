@@ -56,6 +56,7 @@ detach_disks() {
     image=${HUB_IMAGE:-${image:-gray-scott-lab-hub:latest}}
     # shellcheck disable=SC2016  # the script is for the container's shell
     docker run --rm --network none --user 0:0 --cap-drop ALL --cap-add SYS_ADMIN \
+        --log-opt max-size=10m --log-opt max-file=3 \
         --security-opt no-new-privileges --device-cgroup-rule 'b 7:* rwm' \
         --device-cgroup-rule 'c 10:237 rwm' -v /dev:/dev -v "$disks:/disks" \
         --entrypoint sh "$image" -c 'for f in /disks/*.ext4; do
@@ -64,17 +65,57 @@ detach_disks() {
         done'
 }
 
-# wait_ready [LOGS-COMMAND...]: the hub's health answers, or its logs and an error.
+# The names and addresses of this machine, for the certificate the hub makes itself when the
+# site gave none (gslab_tls.py): what students may type in their browser.
+tls_names() {
+    local names
+    names="$(hostname 2>/dev/null || true) $(hostname -f 2>/dev/null || true)"
+    names+=" $(hostname -I 2>/dev/null || true)"
+    if [ -n "${HUB_BIND:-}" ] && [ "$HUB_BIND" != 0.0.0.0 ]; then names+=" $HUB_BIND"; fi
+    # shellcheck disable=SC2086  # one word per name
+    printf '%s\n' $names | sort -u | tr '\n' ' '
+}
+
+# The SHA-256 fingerprint of the certificate served on 127.0.0.1:$1, as browsers show it
+fingerprint() {
+    python3 - "$1" <<'PY' 2>/dev/null || true
+import hashlib, ssl, sys
+pem = ssl.get_server_certificate(("127.0.0.1", int(sys.argv[1])))
+digest = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest().upper()
+print(":".join(digest[i:i + 2] for i in range(0, len(digest), 2)))
+PY
+}
+
+# A hub that exits at its start (a refused setting: its one "error:" line) is restarted by
+# Docker again and again: stop it and say why, instead of waiting for it to answer.
+hub_refused() {
+    local name=${HUB_NAME:-gslab-hub} state line
+    state=$(docker inspect -f '{{.State.Running}} {{.RestartCount}}' "$name" 2>/dev/null) || return 0
+    [ "$state" != "true 0" ] || return 0
+    line=$(docker logs --tail 20 "$name" 2>&1 | grep -E '^error: ' | tail -n 1 || true)
+    [ -n "$line" ] || return 0
+    compose stop hub >/dev/null 2>&1 || true
+    die "the hub refused to start: ${line#error: }"
+}
+
+# wait_ready [LOGS-COMMAND...]: the hub's health answers (HTTPS, or plain HTTP where the hub
+# chose it: gslab_tls.py), or its logs and an error.
 wait_ready() {
-    local scheme=http port
+    local scheme port host
     port=$(grep -E '^HUB_PORT=' "$envfile" | cut -d= -f2 || true)
     port=${HUB_PORT:-${port:-8000}}
-    [ -n "${HUB_TLS_DIR:-}" ] && scheme=https
+    host=$(hostname -f 2>/dev/null || hostname)
     for _ in $(seq 90); do
-        if curl -fsk -o /dev/null "$scheme://127.0.0.1:$port/hub/health"; then
-            echo "the hub answers at $scheme://$(hostname -f 2>/dev/null || hostname):$port/"
-            return 0
-        fi
+        for scheme in https http; do
+            if curl -fsk -o /dev/null "$scheme://127.0.0.1:$port/hub/health"; then
+                echo "the hub answers at $scheme://$host:$port/"
+                if [ "$scheme" = https ]; then
+                    echo "its certificate's SHA-256 fingerprint (what browsers show): $(fingerprint "$port")"
+                fi
+                return 0
+            fi
+        done
+        [ $# -gt 0 ] || hub_refused
         sleep 1
     done
     if [ $# -gt 0 ]; then "$@" >&2; else compose logs --tail 40 hub >&2; fi
@@ -136,6 +177,8 @@ case "${1:-}" in
         docker info >/dev/null 2>&1 || die "the Docker engine does not answer (is dockerd running?)"
         write_env
         detect_gpu
+        [ -n "${GSLAB_HUB_TLS_NAMES:-}" ] || GSLAB_HUB_TLS_NAMES=$(tls_names)
+        export GSLAB_HUB_TLS_NAMES
         image=$(grep -E '^GSLAB_HUB_CPU_IMAGE=' "$envfile" | cut -d= -f2 || true)
         image=${GSLAB_HUB_CPU_IMAGE:-${image:-gray-scott-lab:cpu-jupyter}}
         docker image inspect "$image" >/dev/null 2>&1 \
@@ -199,6 +242,8 @@ case "${1:-}" in
         swarm_manager
         write_env
         export_env_file
+        [ -n "${GSLAB_HUB_TLS_NAMES:-}" ] || GSLAB_HUB_TLS_NAMES=$(tls_names)
+        export GSLAB_HUB_TLS_NAMES
         image=${GSLAB_HUB_CPU_IMAGE:-gray-scott-lab:cpu-jupyter}
         docker image inspect "$image" >/dev/null 2>&1 \
             || die "image $image is missing: make build-cpu-jupyter (or gslab load)"

@@ -22,7 +22,13 @@ GSLAB_HUB_NAME          gslab-hub: the Docker network shared by the hub and the 
 GSLAB_HUB_CONNECT_IP    how lab containers reach the hub (hub: its name on that network)
 GSLAB_HUB_LAB_SUBNETS   10.213.0.0/16: each lab gets a /28 of it, a network of its own that
                         only the hub joins (shared: every lab on the hub's network)
-TLS                     /srv/jupyterhub/tls/{cert,key}.pem present: the proxy serves HTTPS
+GSLAB_HUB_TLS           auto (default): HTTPS with the site's certificate when
+                        /srv/jupyterhub/tls/{cert,key}.pem are there (HUB_TLS_DIR), else
+                        with a self-signed one the hub makes once (its data volume), except
+                        on loopback (GSLAB_HUB_BIND 127.0.0.1: plain HTTP); off: plain HTTP
+                        wherever bound, for a TLS-terminating proxy in front (gslab_tls.py)
+GSLAB_HUB_LOG_SIZE, GSLAB_HUB_LOG_FILES   10m x 3: each container's log on the host (the
+                        labs', the hub's): what a student printing without end can fill
 """
 
 import ipaddress
@@ -35,14 +41,20 @@ from pathlib import Path
 import docker
 from gslab_hub import (
     LAB_LOGGING,
+    TEACHER_SCOPES,
+    TEACHERS,
     GslabSpawner,
     GslabSwarmSpawner,
     HideXsrfCookies,
+    TeacherPasswordAuthenticator,
+    admin_names_held,
+    bounded_log,
     disk_limit_bytes,
     gpu_available,
     profiles_from_env,
     reconnect_hub,
 )
+from gslab_tls import names_for, self_signed, tls_mode
 
 c = get_config()  # type: ignore[name-defined]  # noqa: F821 - provided by JupyterHub
 env = os.environ
@@ -65,11 +77,29 @@ c.JupyterHub.hub_port = 8081
 c.JupyterHub.hub_connect_ip = "127.0.0.1"
 c.Spawner.hub_connect_url = f"http://{env.get('GSLAB_HUB_CONNECT_IP', 'hub')}:{c.JupyterHub.hub_port}"
 
+# HTTPS unless bound to loopback or told otherwise by name (gslab_tls.py), and then every
+# cookie of the hub and the labs (JUPYTERHUB_COOKIE_OPTIONS) is Secure.
 tls = Path(env.get("GSLAB_HUB_TLS_DIR", "/srv/jupyterhub/tls"))
-if (tls / "cert.pem").is_file() and (tls / "key.pem").is_file():
+try:
+    mode = tls_mode(env, tls)
+except ValueError as exc:
+    sys.exit(f"error: {exc}")
+if mode == "self-signed":
+    dns, ips = names_for(env)
+    cert, key, made = self_signed(data / "tls", dns, ips)
+    if made:
+        logging.getLogger("gslab").warning("made a self-signed certificate for %s (%s)",
+                                           " ".join(dns + ips), cert)
+    tls = cert.parent
+if mode != "off":
     c.JupyterHub.ssl_cert = str(tls / "cert.pem")
     c.JupyterHub.ssl_key = str(tls / "key.pem")
     c.JupyterHub.bind_url = f"https://:{env.get('GSLAB_HUB_PORT', '8000')}"
+    c.JupyterHub.tornado_settings = {"cookie_options": {"secure": True}}
+elif env.get("GSLAB_HUB_BIND", "0.0.0.0").strip() not in ("127.0.0.1", "::1", "localhost"):
+    logging.getLogger("gslab").warning(
+        "serving plain HTTP on every address (GSLAB_HUB_TLS=off): passwords and cookies "
+        "travel in clear unless a TLS proxy is in front of the hub")
 
 # Who may log in
 auth = env.get("GSLAB_HUB_AUTH", "native")
@@ -83,11 +113,19 @@ if auth == "native":
     # Authenticating already requires an approved account: every approved user may log in.
     c.Authenticator.allow_all = True
 elif auth == "shared":
-    c.JupyterHub.authenticator_class = "shared-password"
+    # A teacher's name that a student already used with the course password stays hers (her
+    # session, her lab under that name): refused, rather than made a teacher's.
+    held = admin_names_held(data / "jupyterhub.sqlite", env.get("GSLAB_HUB_ADMINS", ""))
+    if held:
+        sys.exit(f"error: GSLAB_HUB_ADMINS names {', '.join(held)}, already used with the "
+                 "course password (a student may hold it): delete that user and its volume "
+                 "(hub admin page), or choose another teacher name")
+    c.JupyterHub.authenticator_class = TeacherPasswordAuthenticator
     c.SharedPasswordAuthenticator.user_password = env["GSLAB_HUB_SHARED_PASSWORD"]
     c.SharedPasswordAuthenticator.admin_password = env.get("GSLAB_HUB_ADMIN_PASSWORD") or None
-    c.Authenticator.admin_users = {
-        name.strip() for name in env.get("GSLAB_HUB_ADMINS", "").split(",") if name.strip()}
+    teachers = {name.strip() for name in env.get("GSLAB_HUB_ADMINS", "").split(",")
+                if name.strip()}
+    c.TeacherPasswordAuthenticator.teachers = teachers
     c.Authenticator.allow_all = True
 else:
     sys.exit(f"error: GSLAB_HUB_AUTH must be native or shared, not {auth!r}")
@@ -129,6 +167,8 @@ c.DockerSpawner.extra_host_config = {
     "security_opt": ["no-new-privileges"],
     "cap_drop": ["ALL"],
     "pids_limit": 1024,
+    # what a student prints without end fills at most this much of the host's disk
+    "log_config": bounded_log(env),
 }
 
 c.Spawner.start_timeout = 180
@@ -181,8 +221,20 @@ c.JupyterHub.load_roles = [
     {"name": "idle-culler", "services": ["idle-culler"],
      "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]},
 ]
+# Teachers keep the class (admin page, users, servers started and stopped, accounts approved)
+# but never open a student's server in their browser: the role `teacher` of the group
+# `teachers` (make hub-admin; in shared mode also the GSLAB_HUB_ADMINS names), no human is a
+# JupyterHub admin (gslab_hub.TEACHER_SCOPES says why). The admin role is the gslab-admin
+# service's alone: listing its members makes that exact, so admins of an older hub are
+# demoted at this start (make hub-admin makes them teachers).
+teacher_role: dict[str, object] = {"name": "teacher", "scopes": TEACHER_SCOPES,
+                                   "groups": [TEACHERS]}
+if auth == "shared":
+    teacher_role["users"] = sorted(teachers)
+c.JupyterHub.load_groups = {TEACHERS: {}}
+c.JupyterHub.load_roles.append(teacher_role)
+admin_role: dict[str, object] = {"name": "admin", "users": [], "services": []}
 if env.get("GSLAB_HUB_API_TOKEN"):
     c.JupyterHub.services.append({"name": "gslab-admin", "api_token": env["GSLAB_HUB_API_TOKEN"]})
-    # Only an admin may grant admin (teachers): the service holds the admin role. Naming no
-    # users here keeps the admins already in the database.
-    c.JupyterHub.load_roles.append({"name": "admin", "services": ["gslab-admin"]})
+    admin_role["services"] = ["gslab-admin"]
+c.JupyterHub.load_roles.append(admin_role)

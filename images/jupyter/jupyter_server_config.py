@@ -5,11 +5,17 @@ socket: it is reachable only through Jupyter's own authentication (token or hub 
 it needs no password of its own and no extra port.
 """
 
+import json
 import os
 
 c = get_config()  # type: ignore[name-defined]  # noqa: F821 - provided by Jupyter
 
 c.ServerApp.root_dir = os.environ.get("GRAYSCOTT_WORKDIR", "/work")
+# Behind a hub on HTTPS the hub hands its cookie options to the lab (JUPYTERHUB_COOKIE_OPTIONS,
+# {"secure": true}); the login cookie follows them, and so does the lab's own XSRF cookie.
+_hub_cookie_options = json.loads(os.environ.get("JUPYTERHUB_COOKIE_OPTIONS") or "{}")
+if _hub_cookie_options:
+    c.ServerApp.tornado_settings = {"xsrf_cookie_kwargs": _hub_cookie_options}
 c.ServerApp.terminals_enabled = True
 c.ServerApp.open_browser = False
 

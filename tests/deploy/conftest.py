@@ -36,10 +36,13 @@ CPU_JUPYTER = "gray-scott-lab:cpu-jupyter"
 
 
 def run(*args: str | Path, env: dict[str, str] | None = None, check: bool = True,
-        timeout: float = 600, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    """Run a command; with ``check`` its failure fails the test with all it printed."""
+        timeout: float = 600, cwd: Path = REPO,
+        input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a command; with ``check`` its failure fails the test with all it printed.
+    ``input_text`` is its standard input (a secret goes there, never into the arguments)."""
     result = subprocess.run([str(a) for a in args], capture_output=True, text=True, cwd=cwd,
-                            env={**os.environ, **(env or {})}, timeout=timeout, check=False)
+                            env={**os.environ, **(env or {})}, timeout=timeout, check=False,
+                            input=input_text)
     if check:
         assert result.returncode == 0, (
             f"{' '.join(map(str, args))} exited {result.returncode}:\n"
@@ -119,6 +122,14 @@ class Hub:
         return session
 
 
+def runs_the_class(session: requests.Session, hub: Hub) -> bool:
+    """Whether a browser session has a teacher's rights: the class's list of users (a
+    student sees only herself); never a JupyterHub admin's (test_hub_teacher_origin)."""
+    me = session.get(f"{hub.url}/hub/api/user", timeout=30)
+    users = session.get(f"{hub.url}/hub/api/users", timeout=30)
+    return me.status_code == 200 and me.json()["admin"] is False and users.status_code == 200
+
+
 def teardown_hub(name: str, env: dict[str, str]) -> None:
     run("bash", COMPOSE / "hub" / "hub.sh", "down", env=env, check=False)
     volumes = run("docker", "volume", "ls", "-q", "--filter", f"name=^{name}-", check=False)
@@ -136,9 +147,10 @@ def started_hub(folder: Path, settings: dict[str, str], env: dict[str, str] | No
     lines = {"HUB_PORT": str(port), "HUB_BIND": "127.0.0.1", **settings}
     env_file.write_text("".join(f"{k}={v}\n" for k, v in lines.items()))
     env = {"HUB_ENV_FILE": str(env_file), "HUB_NAME": name, **(env or {})}
-    scheme = "https" if env.get("HUB_TLS_DIR") else "http"
     try:
-        run("bash", COMPOSE / "hub" / "hub.sh", "up", env=env, timeout=900)
+        up = run("bash", COMPOSE / "hub" / "hub.sh", "up", env=env, timeout=900)
+        # the scheme the hub chose (HTTPS unless bound to loopback or told otherwise)
+        scheme = "https" if "answers at https://" in up.stdout else "http"
         values = dict(line.split("=", 1) for line in env_file.read_text().split())
         yield Hub(name=name, url=f"{scheme}://127.0.0.1:{port}",
                   token=values["GSLAB_HUB_API_TOKEN"], env=env, verify=verify)

@@ -16,7 +16,7 @@ import uuid
 import requests
 from tornado import httpclient, websocket
 
-from tests.deploy.conftest import BUILD, CPU_JUPYTER, Hub, run, wait_for
+from tests.deploy.conftest import BUILD, CPU_JUPYTER, Hub, run, runs_the_class, wait_for
 
 RUN_CODE = """
 import subprocess, h5py
@@ -142,15 +142,15 @@ def test_spawn_run_code_through_the_proxy_and_stop(hub: Hub) -> None:
     assert "hub-run.h5" in listing and "labs" in listing
 
 
-def test_teacher_added_by_make_hub_admin_logs_in_as_admin(hub: Hub) -> None:
+def test_teacher_added_by_make_hub_admin_logs_in_as_teacher(hub: Hub) -> None:
     result = hub.script("admin", "teacher-one")
     line = result.stdout.strip().splitlines()[-1]
-    assert line.startswith("teacher-one: admin, password "), result.stdout
+    assert line.startswith("teacher-one: teacher, password "), result.stdout
     password = line.split("password ")[1].split()[0]
-    assert hub.api("GET", "/users/teacher-one").json()["admin"] is True
+    assert "teachers" in hub.api("GET", "/users/teacher-one").json()["groups"]
 
     session = hub.login("teacher-one", password)
-    assert session.get(f"{hub.url}/hub/api/user", timeout=30).json()["admin"] is True
+    assert runs_the_class(session, hub)
     wrong = hub.login("teacher-one", "not-the-password")
     assert wrong.get(f"{hub.url}/hub/api/user", timeout=30).status_code == 403
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.deploy.conftest import Hub, started_hub
+from tests.deploy.conftest import Hub, runs_the_class, started_hub
 
 COURSE = "gray-scott-course-2026"
 ADMIN = "an-admin-password-of-more-than-32-characters"
@@ -30,13 +30,16 @@ def test_course_password_and_admin_password(shared_hub: Hub) -> None:
     student = whoami(shared_hub, "anyone", COURSE)
     assert student is not None and student["name"] == "anyone" and student["admin"] is False
     assert whoami(shared_hub, "anyone", "wrong-password") is None
-    teacher = whoami(shared_hub, "prof", ADMIN)
-    assert teacher is not None and teacher["admin"] is True
+    assert runs_the_class(shared_hub.login("prof", ADMIN), shared_hub)
+    assert not runs_the_class(shared_hub.login("anyone", COURSE), shared_hub)
     assert whoami(shared_hub, "prof", COURSE) is None  # teachers need the admin password
     assert whoami(shared_hub, "intruder", ADMIN) is None  # only GSLAB_HUB_ADMINS may use it
 
 
 def test_admin_tool_explains_shared_mode(shared_hub: Hub) -> None:
-    out = shared_hub.script("admin", "prof", "newprof").stdout
-    assert "prof: admin, logs in with GSLAB_HUB_ADMIN_PASSWORD\n" in out
-    assert "newprof: admin, logs in with GSLAB_HUB_ADMIN_PASSWORD (add the name" in out
+    out = shared_hub.script("admin", "prof").stdout
+    assert "prof: teacher, logs in with GSLAB_HUB_ADMIN_PASSWORD\n" in out
+    # a name outside GSLAB_HUB_ADMINS is anyone's with the course password: refused
+    refused = shared_hub.script("admin", "newprof", check=False)
+    assert refused.returncode == 2 and "newprof is not in GSLAB_HUB_ADMINS" in refused.stderr
+    assert shared_hub.api("GET", "/users/newprof").status_code == 404
