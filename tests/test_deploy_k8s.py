@@ -8,16 +8,21 @@ emptyDir, memory-backed /dev/shm, a GPU limit only for gpu images).
 Zero-to-JupyterHub: ``k8s/jupyterhub/values.yaml`` is turned into KubeSpawner configuration
 the way the chart's ``jupyterhub_config.py`` does (``z2jh_config`` below), the real
 KubeSpawner applies each profile (its own ``load_user_options``) and renders the pod it would
-create (``get_pod_manifest``). Limits of that mapping: it covers only the keys our values
-use; chart defaults for keys we do not set (extraLabels, networkPolicy, common labels,
-namespace, events, startTimeout) are not applied; the chart's templates (hub, proxy,
-culler, pre-puller DaemonSets) are not rendered, so cull and prePuller are checked as
-values only. KubeSpawner is given a kubeconfig whose API server is never contacted.
+create (``get_pod_manifest``), with the chart's cloud-metadata init container. Limits of
+that mapping: it covers only the keys our values use; chart defaults for keys we do not set
+(extraLabels, common labels, namespace, events, startTimeout) are not applied; the chart's
+templates (hub, proxy, culler, pre-puller DaemonSets) are not rendered, so cull and prePuller
+are checked as values only, and the user pods' NetworkPolicy is the chart's template
+rewritten in Python (``singleuser_network_policy``). KubeSpawner is given a kubeconfig whose
+API server is never contacted. The hub's authenticator is built from the values and the
+secrets install.sh writes, as the chart's jupyterhub_config.py does (hub.config, then
+hub.extraConfig), and run on a real in-memory hub database.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import re
 import shlex
@@ -638,7 +643,7 @@ def test_install_sets_https(tmp_path: Path, choice: dict[str, str], expected: li
     result = install({**os.environ, "GSLAB_DRY_RUN": "1", **choice}, tmp_path / "s.yaml")
     assert result.returncode == 0, result.stderr
     helm = shlex.split(next(line for line in result.stdout.splitlines() if "helm upgrade" in line))
-    settings = [value for flag, value in zip(helm, helm[1:]) if flag == "--set"]
+    settings = [value for flag, value in itertools.pairwise(helm) if flag == "--set"]
     assert settings == expected, helm
 
 
