@@ -8,18 +8,24 @@ emptyDir, memory-backed /dev/shm, a GPU limit only for gpu images).
 Zero-to-JupyterHub: ``k8s/jupyterhub/values.yaml`` is turned into KubeSpawner configuration
 the way the chart's ``jupyterhub_config.py`` does (``z2jh_config`` below), the real
 KubeSpawner applies each profile (its own ``load_user_options``) and renders the pod it would
-create (``get_pod_manifest``). Limits of that mapping: it covers only the keys our values
-use; chart defaults for keys we do not set (extraLabels, networkPolicy, common labels,
-namespace, events, startTimeout) are not applied; the chart's templates (hub, proxy,
-culler, pre-puller DaemonSets) are not rendered, so cull and prePuller are checked as
-values only. KubeSpawner is given a kubeconfig whose API server is never contacted.
+create (``get_pod_manifest``), with the chart's cloud-metadata init container. Limits of
+that mapping: it covers only the keys our values use; chart defaults for keys we do not set
+(extraLabels, common labels, namespace, events, startTimeout) are not applied; the chart's
+templates (hub, proxy, culler, pre-puller DaemonSets) are not rendered, so cull and prePuller
+are checked as values only, and the user pods' NetworkPolicy is the chart's template
+rewritten in Python (``singleuser_network_policy``). KubeSpawner is given a kubeconfig whose
+API server is never contacted. The hub's authenticator is built from the values and the
+secrets install.sh writes, as the chart's jupyterhub_config.py does (hub.config, then
+hub.extraConfig), and run on a real in-memory hub database.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import re
+import shlex
 import shutil
 import stat
 import subprocess
@@ -35,6 +41,7 @@ import yaml
 
 from grayscott import backends, variants
 from grayscott.launcher import kubernetes as gslab_k8s
+from tests.k8s_policy import CLOSED, DNS, INTERNET, egress_allows
 
 ROOT = Path(__file__).resolve().parents[1]
 K8S = ROOT / "k8s"
@@ -115,6 +122,11 @@ def pod_contract(pod: dict[str, Any]) -> dict[str, Any]:
         "mounts": {path: kind for path, kind in mounts.items()
                    if path in ("/work", "/tmp", "/dev/shm")},
         "gpus": (container.get("resources") or {}).get("limits", {}).get("nvidia.com/gpu"),
+        # one pod filling the node's disk is evicted alone (issue #22, attack 7)
+        "ephemeral-storage": {level: (container.get("resources") or {}).get(level, {}).get(
+            "ephemeral-storage") for level in ("requests", "limits")},
+        "tmp sizeLimit": next(((v["emptyDir"] or {}).get("sizeLimit") for v in volumes.values()
+                               if v["name"] == "tmp"), None),
         "tolerates_gpu_nodes": any(t.get("key") == "nvidia.com/gpu"
                                    for t in pod.get("tolerations") or []),
     }
@@ -149,6 +161,24 @@ def test_kustomized_pod_keeps_the_gslab_contract(directory: str) -> None:
     assert contract["automountServiceAccountToken"] is False  # no cluster API from a lab
     assert contract["mounts"] == {"/work": "pvc", "/tmp": "emptyDir", "/dev/shm": "memory"}
     assert contract["gpus"] == ("1" if variant.target == "gpu" else None)
+    assert contract["ephemeral-storage"]["limits"] and contract["tmp sizeLimit"]
+
+
+@pytest.mark.parametrize("directory", sorted(VARIANT_OF))
+def test_kustomization_has_the_network_policy_of_gslab(directory: str) -> None:
+    """The same policy as ``gslab k8s render`` (its default: no internet), selecting the
+    workload's pods: they reach DNS and nothing private, admit only the server's port."""
+    variant = variants.get(VARIANT_OF[directory])
+    docs = kustomize(directory)
+    (policy,) = [d for d in docs if d["kind"] == "NetworkPolicy"]
+    (workload,) = [d for d in docs if d["kind"] in ("Deployment", "Job")]
+    pod_labels = workload["spec"]["template"]["metadata"]["labels"]
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    expected = gslab_k8s.network_policy(variant, "any")["spec"]
+    assert {k: v for k, v in policy["spec"].items() if k != "podSelector"} == \
+        {k: v for k, v in expected.items() if k != "podSelector"}
+    for address, port in CLOSED + INTERNET:
+        assert not egress_allows(policy, address, port), (address, port)
 
 
 @pytest.mark.parametrize("directory", sorted(VARIANT_OF))
@@ -209,7 +239,10 @@ def test_batch_job_writes_its_hdf5_onto_the_claim(directory: str) -> None:
 #: the singleuser keys z2jh_config maps; any other key makes the test fail until it is mapped
 MAPPED_SINGLEUSER = {"image", "uid", "fsGid", "allowPrivilegeEscalation", "cmd", "defaultUrl",
                      "storage", "cpu", "memory", "extraResource", "extraTolerations",
-                     "nodeSelector", "extraEnv", "profileList", "cloudMetadata"}
+                     "nodeSelector", "extraEnv", "profileList", "cloudMetadata",
+                     "networkTools",
+                     # not KubeSpawner's: the chart's NetworkPolicy (singleuser_network_policy)
+                     "networkPolicy"}
 
 
 def values() -> dict[str, Any]:
@@ -221,7 +254,14 @@ def values() -> dict[str, Any]:
 CHART_DEFAULTS: dict[str, Any] = {
     "singleuser": {
         "cmd": "jupyterhub-singleuser", "uid": 1000, "fsGid": 100,
-        "allowPrivilegeEscalation": False, "cloudMetadata": {"blockWithIptables": True},
+        "allowPrivilegeEscalation": False,
+        "cloudMetadata": {"blockWithIptables": True, "ip": "169.254.169.254"},
+        "networkTools": {"image": {"name": "quay.io/jupyterhub/k8s-network-tools",
+                                   "tag": "CHART_VERSION"}, "resources": {}},
+        "networkPolicy": {"enabled": True, "ingress": [], "egress": [], "egressAllowRules": {
+            "cloudMetadataServer": False, "dnsPortsCloudMetadataServer": True,
+            "dnsPortsKubeSystemNamespace": True, "dnsPortsPrivateIPs": True,
+            "nonPrivateIPs": True, "privateIPs": False}},
         "memory": {"limit": None, "guarantee": "1G"}, "cpu": {"limit": None, "guarantee": None},
         "storage": {"type": "dynamic", "capacity": "10Gi", "homeMountPath": "/home/jovyan",
                     "dynamic": {"volumeNameTemplate": "volume-{user_server}",
@@ -257,9 +297,20 @@ def z2jh_config(chart_values: dict[str, Any]) -> Any:
     su = chart_values["singleuser"]
     unmapped = set(su) - MAPPED_SINGLEUSER
     assert not unmapped, f"singleuser keys this test does not map yet: {unmapped}"
-    # blockWithIptables would add a privileged root init container, not modelled here
-    assert su["cloudMetadata"]["blockWithIptables"] is False
     c = Config()
+    if su["cloudMetadata"]["blockWithIptables"] is True:  # the chart's init container, as is
+        from kubernetes_asyncio import client
+
+        tools = su["networkTools"]
+        tag = tools["image"]["tag"].replace("CHART_VERSION", _script_setting("CHART_VERSION"))
+        c.KubeSpawner.init_containers = [client.V1Container(
+            name="block-cloud-metadata", image=f"{tools['image']['name']}:{tag}",
+            command=["iptables", "--append", "OUTPUT", "--protocol", "tcp", "--destination",
+                     su["cloudMetadata"]["ip"], "--destination-port", "80", "--jump", "DROP"],
+            security_context=client.V1SecurityContext(
+                privileged=True, run_as_user=0,
+                capabilities=client.V1Capabilities(add=["NET_ADMIN"])),
+            resources=tools["resources"])]
     ks = c.KubeSpawner
     ks.image = f"{su['image']['name']}:{su['image']['tag']}"
     ks.image_pull_policy = su["image"].get("pullPolicy")
@@ -304,7 +355,54 @@ def z2jh_config(chart_values: dict[str, Any]) -> Any:
     ks.volume_mounts = mounts
     for section, settings in chart_values.get("hub", {}).get("config", {}).items():
         c[section].update(settings)  # hub.config is passed through as traitlets config
+    for _, snippet in sorted(chart_values.get("hub", {}).get("extraConfig", {}).items()):
+        exec(snippet, {"c": c})  # then hub.extraConfig, in key order, as the chart does
     return c
+
+
+PRIVATE_IPS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+
+
+def singleuser_network_policy(chart_values: dict[str, Any]) -> dict[str, Any]:
+    """The user pods' NetworkPolicy the chart (4.4.0) renders from ``singleuser`` values:
+    templates/singleuser/netpol.yaml and the egress rules of _helpers-netpol.tpl, in Python
+    (the chart's templates cannot be rendered here). Its own rules to the hub, proxy and
+    autohttps pods select pods, never the addresses asked about."""
+    su = helm_merge(CHART_DEFAULTS, chart_values)["singleuser"]
+    policy, allow = su["networkPolicy"], su["networkPolicy"]["egressAllowRules"]
+    metadata = f"{su['cloudMetadata']['ip']}/32"
+    egress: list[dict[str, Any]] = [
+        {"to": [{"podSelector": {"matchLabels": {"component": component}}}],
+         "ports": [{"port": port} for port in ports]}
+        for component, ports in (("hub", [8081]), ("proxy", [8000]),
+                                 ("autohttps", [8080, 8443]))]
+    dns: list[dict[str, Any]] = []
+    if allow["dnsPortsCloudMetadataServer"]:
+        dns.append({"ipBlock": {"cidr": metadata}})
+    if allow["dnsPortsKubeSystemNamespace"]:
+        dns.append({"namespaceSelector": {"matchLabels": {
+            "kubernetes.io/metadata.name": "kube-system"}}})
+    if allow["dnsPortsPrivateIPs"]:
+        dns += [{"ipBlock": {"cidr": cidr}} for cidr in PRIVATE_IPS]
+    if dns:
+        egress.append({"ports": [{"port": 53, "protocol": "UDP"},
+                                 {"port": 53, "protocol": "TCP"}], "to": dns})
+    if allow["nonPrivateIPs"]:
+        egress.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0",
+                                           "except": [*PRIVATE_IPS, metadata]}}]})
+    if allow["privateIPs"]:
+        egress.append({"to": [{"ipBlock": {"cidr": cidr}} for cidr in PRIVATE_IPS]})
+    if allow["cloudMetadataServer"]:
+        egress.append({"to": [{"ipBlock": {"cidr": metadata}}]})
+    egress += policy["egress"]
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": "singleuser"},
+            "spec": {"podSelector": {"matchLabels": {"component": "singleuser-server"}},
+                     "policyTypes": ["Ingress", "Egress"] if policy["enabled"] else [],
+                     "ingress": [{"ports": [{"port": "notebook-port"}], "from": [
+                         {"podSelector": {"matchLabels": {
+                             "hub.jupyter.org/network-access-singleuser": "true"}}}]}],
+                     "egress": egress}}
 
 
 @pytest.fixture(scope="module")
@@ -445,30 +543,177 @@ def test_culler_and_pre_puller() -> None:
 
 
 def test_install_script_makes_private_passwords_the_hub_accepts(tmp_path: Path) -> None:
-    from jupyterhub.authenticators.shared import SharedPasswordAuthenticator
-    from traitlets.config import Config
-
     secrets_file = tmp_path / "secrets.yaml"
-    env = {**os.environ, "GSLAB_DRY_RUN": "1", "SECRETS": str(secrets_file)}
-    first = subprocess.run(["bash", str(HUB / "install.sh")], env=env, capture_output=True,
-                           text=True, timeout=60, check=False)
+    env = {**os.environ, "GSLAB_DRY_RUN": "1", "HTTPS": "offload"}
+    first = install(env, secrets_file)
     assert first.returncode == 0, first.stderr
     assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
     helm = next(line for line in first.stdout.splitlines() if "helm upgrade" in line)
     assert f"--version {_script_setting('CHART_VERSION')}" in helm
     assert f"--values {HUB / 'values.yaml'} --values {secrets_file}" in helm
     made = secrets_file.read_text()
-    again = subprocess.run(["bash", str(HUB / "install.sh")], env=env, capture_output=True,
-                           text=True, timeout=60, check=False)
+    again = install(env, secrets_file)
     assert again.returncode == 0 and secrets_file.read_text() == made  # kept, not remade
-    config = Config()
-    for source in (values(), yaml.safe_load(made)):
-        for section, settings in source["hub"]["config"].items():
-            config[section].update(settings)
-    # the authenticator's own validation: lengths, user and admin passwords differ
-    authenticator = SharedPasswordAuthenticator(config=config)
-    assert authenticator.user_password and authenticator.admin_password
-    assert authenticator.admin_users == {"admin"}
+    # the authenticator the values choose takes these settings (and logs the teacher in:
+    # test_nobody_signs_up_as_a_teacher)
+    config = z2jh_config(helm_merge(values(), yaml.safe_load(made)))
+    assert config.Authenticator.admin_users == ["admin"]
+    assert len(config.TeacherReservedNativeAuthenticator.admin_password) >= 32
     ignored = subprocess.run(["git", "check-ignore", "-q", str(HUB / "secrets.yaml")], cwd=ROOT,
                              check=False)
     assert ignored.returncode == 0, "k8s/jupyterhub/secrets.yaml must be git-ignored"
+
+
+# --- the class hub against its own students (issue #22, attacks 2 and 7) -----------------
+
+@pytest.mark.usefixtures("kube_api_never_contacted")
+@pytest.mark.parametrize("profile", PROFILES)
+def test_hub_pod_blocks_cloud_metadata_before_the_lab_starts(profile: str) -> None:
+    """Z2JH's iptables init container, kept on: the cloud's metadata service (node credentials
+    on many clouds) stays closed even where no network plugin enforces NetworkPolicies."""
+    pod, _ = hub_pod(profile)
+    kubernetes_validate.validate(pod, K8S_VERSION, strict=True)
+    (init,) = pod["spec"]["initContainers"]
+    command = init["command"]
+    assert command[:3] == ["iptables", "--append", "OUTPUT"]
+    assert command[command.index("--destination") + 1] == "169.254.169.254"
+    assert command[-2:] == ["--jump", "DROP"]
+    # the kubelet refuses a root container under a pod-wide runAsNonRoot: the block would
+    # never run and no lab would start
+    assert (pod["spec"].get("securityContext") or {}).get("runAsNonRoot") is not True
+    (lab,) = pod["spec"]["containers"]
+    assert lab["securityContext"]["runAsNonRoot"] is True and "privileged" not in \
+        lab["securityContext"]
+
+
+def test_hub_network_policy_closes_metadata_and_private_ranges() -> None:
+    chart_values = values()
+    rules = chart_values["singleuser"]["networkPolicy"]["egressAllowRules"]
+    assert rules["privateIPs"] is False and rules["cloudMetadataServer"] is False
+    policy = singleuser_network_policy(chart_values)
+    kubernetes_validate.validate(policy, K8S_VERSION, strict=True)
+    assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    for address, port in CLOSED + INTERNET:  # the default: no internet, as gslab's
+        assert not egress_allows(policy, address, port), (address, port)
+    for address, port in DNS[:1]:
+        assert egress_allows(policy, address, port, "UDP")
+
+
+def test_hub_internet_egress_keeps_private_ranges_closed() -> None:
+    """LAB_EGRESS=internet adds egress-internet.yaml: the internet, but none of the ranges
+    gslab keeps closed (the chart's own nonPrivateIPs leaves 100.64/10 and link-local open)."""
+    internet = yaml.safe_load((HUB / "egress-internet.yaml").read_text())
+    policy = singleuser_network_policy(helm_merge(values(), internet))
+    kubernetes_validate.validate(policy, K8S_VERSION, strict=True)
+    for address, port in INTERNET:
+        assert egress_allows(policy, address, port), (address, port)
+    for address, port in CLOSED:
+        assert not egress_allows(policy, address, port), (address, port)
+    env = {**os.environ, "GSLAB_DRY_RUN": "1", "HTTPS": "offload", "LAB_EGRESS": "internet"}
+    helm = install(env).stdout
+    assert f"--values {HUB / 'egress-internet.yaml'}" in helm
+
+
+def install(env: dict[str, str], secrets_file: Path | None = None) -> subprocess.CompletedProcess[str]:
+    if secrets_file is not None:
+        env = {**env, "SECRETS": str(secrets_file)}
+    return subprocess.run(["bash", str(HUB / "install.sh")], env=env, capture_output=True,
+                          text=True, timeout=60, check=False)
+
+
+def test_values_show_the_https_settings() -> None:
+    https = values()["proxy"]["https"]
+    assert {"enabled", "type", "hosts", "letsencrypt", "manual", "secret"} <= set(https)
+    text = (HUB / "values.yaml").read_text()
+    assert "letsencrypt" in text and "offload" in text and "create secret tls" in text
+
+
+@pytest.mark.parametrize("choice, expected", [
+    ({"HTTPS": "letsencrypt", "HUB_HOST": "hub.school.example",
+      "LETSENCRYPT_EMAIL": "it@school.example"},
+     ["proxy.https.enabled=true", "proxy.https.type=letsencrypt",
+      "proxy.https.hosts={hub.school.example}",
+      "proxy.https.letsencrypt.contactEmail=it@school.example"]),
+    ({"HTTPS": "secret", "HUB_HOST": "hub.school.example", "TLS_SECRET": "hub-tls"},
+     ["proxy.https.enabled=true", "proxy.https.type=secret",
+      "proxy.https.hosts={hub.school.example}", "proxy.https.secret.name=hub-tls"]),
+    ({"HTTPS": "offload"}, ["proxy.https.enabled=true", "proxy.https.type=offload"]),
+])
+def test_install_sets_https(tmp_path: Path, choice: dict[str, str], expected: list[str]) -> None:
+    result = install({**os.environ, "GSLAB_DRY_RUN": "1", **choice}, tmp_path / "s.yaml")
+    assert result.returncode == 0, result.stderr
+    helm = shlex.split(next(line for line in result.stdout.splitlines() if "helm upgrade" in line))
+    settings = [value for flag, value in itertools.pairwise(helm) if flag == "--set"]
+    assert settings == expected, helm
+
+
+@pytest.mark.parametrize("choice, fragment", [
+    ({}, "HTTPS="), ({"HTTPS": "letsencrypt"}, "HUB_HOST"),
+    ({"HTTPS": "letsencrypt", "HUB_HOST": "hub.school.example"}, "LETSENCRYPT_EMAIL"),
+    ({"HTTPS": "secret", "HUB_HOST": "hub.school.example"}, "TLS_SECRET"),
+    ({"HTTPS": "yes"}, "HTTPS="), ({"HTTPS": "offload", "LAB_EGRESS": "lan"}, "LAB_EGRESS"),
+])
+def test_install_refuses_plain_http_unless_named(tmp_path: Path, choice: dict[str, str],
+                                                 fragment: str) -> None:
+    """Participants' passwords never cross the network in clear by default: no HTTPS choice,
+    no install (HTTPS=off is the named opt-out, for TLS ended by an Ingress of the site's)."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("HTTPS", "HUB_HOST", "LETSENCRYPT_EMAIL", "TLS_SECRET", "LAB_EGRESS")}
+    result = install({**env, "GSLAB_DRY_RUN": "1", **choice}, tmp_path / "s.yaml")
+    assert result.returncode == 2, result.stdout
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and fragment in errors[0], result.stderr
+    assert "helm upgrade" not in result.stdout
+    plain = install({**env, "GSLAB_DRY_RUN": "1", "HTTPS": "off"}, tmp_path / "s.yaml")
+    assert plain.returncode == 0 and "plain HTTP" in plain.stderr
+
+
+def hub_authenticator(tmp_path: Path) -> Any:
+    """The authenticator the hub runs with our values and the secrets install.sh writes,
+    built as the chart's jupyterhub_config.py does (hub.config, then hub.extraConfig), on a
+    real (in-memory) hub database."""
+    from jupyterhub import orm
+    from jupyterhub.app import JupyterHub
+
+    secrets_file = tmp_path / "secrets.yaml"
+    made = install({**os.environ, "GSLAB_DRY_RUN": "1", "HTTPS": "offload"}, secrets_file)
+    assert made.returncode == 0, made.stderr
+    config = z2jh_config(helm_merge(values(), yaml.safe_load(secrets_file.read_text())))
+    authenticator_class = JupyterHub(config=config).authenticator_class  # entry points too
+    db = orm.new_session_factory("sqlite://")()
+    return authenticator_class(config=config, _deprecated_db_session=db)
+
+
+@pytest.mark.usefixtures("kube_api_never_contacted")
+def test_a_participant_cannot_log_in_as_another(tmp_path: Path) -> None:
+    """Everything a participant knows (her own password, or the course's) opens her account
+    only: not a classmate's, not a teacher's."""
+    authenticator = hub_authenticator(tmp_path)
+    login = authenticator.get_authenticated_user
+    if hasattr(authenticator, "create_user"):  # she signs up; a teacher approves her
+        known = "ada-own-password-2026"
+        assert authenticator.create_user("ada", known)
+        assert asyncio.run(login(None, {"username": "ada", "password": known})) is None
+        authenticator.get_user("ada").is_authorized = True
+    else:
+        known = authenticator.user_password  # the course password, given to everyone
+    assert asyncio.run(login(None, {"username": "ada", "password": known}))["name"] == "ada"
+    for other in ("bob", *sorted(authenticator.admin_users)):
+        assert asyncio.run(login(None, {"username": other, "password": known})) is None, other
+
+
+@pytest.mark.usefixtures("kube_api_never_contacted")
+def test_nobody_signs_up_as_a_teacher(tmp_path: Path) -> None:
+    """NativeAuthenticator approves an admin's name at sign-up: whoever signs up first as the
+    teacher would be admin. Here the teachers' names cannot be signed up; they log in with
+    the admin password install.sh wrote (24 random bytes) and nothing else."""
+    authenticator = hub_authenticator(tmp_path)
+    (teacher,) = authenticator.admin_users
+    assert not authenticator.create_user(teacher, "squatter-password-2026")
+    login = authenticator.get_authenticated_user
+    assert asyncio.run(login(None, {"username": teacher,
+                                    "password": "squatter-password-2026"})) is None
+    secret = authenticator.admin_password
+    assert len(secret) >= 32
+    user = asyncio.run(login(None, {"username": teacher, "password": secret}))
+    assert user["name"] == teacher and user["admin"] is True

@@ -1,9 +1,16 @@
 """Kubernetes manifests for the lab: a single-user lab (Pod + Service + PVC + token Secret)
-or a batch Job of the light image, for the cpu or gpu target.
+or a batch Job of the light image, for the cpu or gpu target, each with its NetworkPolicy.
 
 The pods keep the images' contract: UID 1000, group 100, read-only root filesystem, an
 emptyDir /tmp, a memory-backed /dev/shm (PyTorch and JAX need more than the 64 MB default),
 never serving without a token or password, and ``nvidia.com/gpu`` limits for gpu targets.
+
+Isolation on a shared cluster (issue #22): the NetworkPolicy admits only the server's port,
+from pods of the same namespace (an ingress controller's namespace when named), and lets the
+pod reach DNS and nothing else: not the cloud metadata service, not the cluster's or the
+site's private ranges; the internet only when asked (``egress="internet"``). /tmp has a size
+limit and the container an ephemeral-storage limit, so one pod filling the node's disk is
+evicted alone instead of the kubelet evicting its neighbours.
 """
 
 from __future__ import annotations
@@ -13,9 +20,25 @@ import re
 import secrets
 from typing import Any
 
+from grayscott.errors import UsageError
 from grayscott.variants import Variant
 
 APP = "gray-scott-lab"
+
+#: Never reachable from a lab except on port 53 (a cluster's DNS lives there): the cloud
+#: metadata service (169.254.169.254, and AWS's fd00:ec2::254) and the rest of link-local
+#: (NodeLocal DNSCache, EKS pod identity), RFC 1918, carrier-grade NAT (pod and node ranges of
+#: some clusters), IPv6 unique-local and link-local.
+PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+                  "169.254.0.0/16", "fc00::/7", "fe80::/10")
+#: what a lab may reach beyond DNS: nothing (the default: the images hold everything the labs
+#: need) or the internet, the private ranges above still closed
+EGRESS = ("none", "internet")
+#: /tmp's cap and the container's ephemeral storage (/tmp, its logs, its writable layer):
+#: the caches (Numba, CuPy, Triton) live in /tmp; the limit leaves room for the logs
+TMP_SIZE = "2Gi"
+EPHEMERAL_REQUEST = "1Gi"
+EPHEMERAL_LIMIT = "3Gi"
 
 
 def _labels(name: str, variant: Variant) -> dict[str, str]:
@@ -25,7 +48,7 @@ def _labels(name: str, variant: Variant) -> dict[str, str]:
 
 def _pod_spec(variant: Variant, name: str, *, gpu: bool, args: list[str], env: list[dict[str, Any]],
               cpu: str, memory: str, restart: str) -> dict[str, Any]:
-    limits: dict[str, str] = {"cpu": cpu, "memory": memory}
+    limits: dict[str, str] = {"cpu": cpu, "memory": memory, "ephemeral-storage": EPHEMERAL_LIMIT}
     if gpu:
         limits["nvidia.com/gpu"] = "1"
     container: dict[str, Any] = {
@@ -33,7 +56,8 @@ def _pod_spec(variant: Variant, name: str, *, gpu: bool, args: list[str], env: l
         "image": variant.image,
         "imagePullPolicy": "IfNotPresent",
         "env": env,
-        "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": limits},
+        "resources": {"requests": {"cpu": "500m", "memory": "1Gi",
+                                   "ephemeral-storage": EPHEMERAL_REQUEST}, "limits": limits},
         "securityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
                             "capabilities": {"drop": ["ALL"]}},
         "volumeMounts": [{"name": "work", "mountPath": "/work"},
@@ -53,7 +77,7 @@ def _pod_spec(variant: Variant, name: str, *, gpu: bool, args: list[str], env: l
                             "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [container],
         "volumes": [{"name": "work", "persistentVolumeClaim": {"claimName": f"{name}-work"}},
-                    {"name": "tmp", "emptyDir": {}},
+                    {"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE}},
                     {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "2Gi"}}],
     }
     if gpu:
@@ -62,15 +86,51 @@ def _pod_spec(variant: Variant, name: str, *, gpu: bool, args: list[str], env: l
     return spec
 
 
+def network_policy(variant: Variant, name: str, *, egress: str = "none",
+                   ingress_namespaces: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The NetworkPolicy of the pod ``name``: the server's port from its own namespace (and
+    ``ingress_namespaces``, e.g. the ingress controller's), nothing in for a Job; out, DNS
+    only, or DNS and the internet. It takes effect where the cluster's network plugin
+    enforces NetworkPolicies (Calico, Cilium, ...); elsewhere it is accepted and ignored."""
+    if egress not in EGRESS:
+        raise UsageError(f"--egress must be one of {', '.join(EGRESS)}, not {egress!r}")
+    ingress: list[dict[str, Any]] = []
+    if variant.server:
+        sources: list[dict[str, Any]] = [{"podSelector": {}}]
+        sources += [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}
+                    for ns in ingress_namespaces]
+        ingress.append({"ports": [{"protocol": "TCP", "port": variant.server.port}],
+                        "from": sources})
+    dns_servers: list[dict[str, Any]] = [{"namespaceSelector": {"matchLabels": {
+        "kubernetes.io/metadata.name": "kube-system"}}}]
+    dns_servers += [{"ipBlock": {"cidr": cidr}} for cidr in PRIVATE_RANGES]
+    rules: list[dict[str, Any]] = [{"ports": [{"protocol": "UDP", "port": 53},
+                                              {"protocol": "TCP", "port": 53}],
+                                    "to": dns_servers}]
+    if egress == "internet":
+        v4 = [cidr for cidr in PRIVATE_RANGES if ":" not in cidr]
+        v6 = [cidr for cidr in PRIVATE_RANGES if ":" in cidr]
+        rules.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": v4}},
+                             {"ipBlock": {"cidr": "::/0", "except": v6}}]})
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": name, "labels": _labels(name, variant)},
+            "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/instance": name}},
+                     "policyTypes": ["Ingress", "Egress"], "ingress": ingress,
+                     "egress": rules}}
+
+
 def render(variant: Variant, name: str | None = None, *, args: list[str] | None = None,
            storage: str = "5Gi", cpu: str = "4", memory: str = "8Gi",
-           token: str | None = None) -> list[dict[str, Any]]:
-    """The manifests that run ``variant`` on a cluster, in the order to apply them."""
+           token: str | None = None, egress: str = "none",
+           ingress_namespaces: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """The manifests that run ``variant`` on a cluster, in the order to apply them (the
+    NetworkPolicy first: the pod never runs unconfined)."""
     name = name or f"gslab-{variant.name}"
     gpu = variant.target == "gpu"
     labels = _labels(name, variant)
     meta = {"name": name, "labels": labels}
-    docs: list[dict[str, Any]] = [{
+    docs: list[dict[str, Any]] = [network_policy(variant, name, egress=egress,
+                                                 ingress_namespaces=ingress_namespaces), {
         "apiVersion": "v1", "kind": "PersistentVolumeClaim",
         "metadata": {"name": f"{name}-work", "labels": labels},
         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage}}},

@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
 # Install or upgrade the Gray-Scott Lab hub with the Zero-to-JupyterHub Helm chart:
-#   k8s/jupyterhub/install.sh                 helm upgrade --install on the current context
-#   GSLAB_DRY_RUN=1 k8s/jupyterhub/install.sh print the helm commands, run nothing
+#   HTTPS=letsencrypt HUB_HOST=hub.school.example LETSENCRYPT_EMAIL=it@school.example \
+#       k8s/jupyterhub/install.sh              helm upgrade --install on the current context
+#   GSLAB_DRY_RUN=1 ... install.sh             print the helm commands, run nothing
+# HTTPS (required: no plain HTTP unless named):
+#   letsencrypt  HUB_HOST, LETSENCRYPT_EMAIL: a Let's Encrypt certificate for HUB_HOST
+#   secret       HUB_HOST, TLS_SECRET: your certificate in that TLS Secret of NAMESPACE
+#   offload      TLS ends at your load balancer in front of the proxy
+#   off          plain HTTP (an Ingress of yours ends TLS, or a private test cluster)
+# LAB_EGRESS: none (default: the labs reach the hub and DNS only) or internet (still never
+# the cloud metadata service or private ranges: egress-internet.yaml).
 # The first run writes secrets.yaml next to values.yaml (mode 600, never committed): the
-# participants' shared password and the admins' one, both random. Later runs reuse it.
+# teachers' names (admin_users) and their random password. Later runs reuse it.
 # Settings: RELEASE (gslab), NAMESPACE (gslab), SECRETS (the secrets file).
 set -euo pipefail
+
+die() { echo "error: $*" >&2; exit 2; }
 
 # The chart these values are written for and what its hub image runs; the images'
 # jupyterhub-singleuser must be of the same JupyterHub minor series (tests check it).
@@ -19,6 +29,34 @@ release=${RELEASE:-gslab}
 namespace=${NAMESPACE:-gslab}
 secrets=${SECRETS:-$here/secrets.yaml}
 
+# The hub's address and certificate: checked before anything is written or installed.
+https=()
+case "${HTTPS:-}" in
+    letsencrypt)
+        [ -n "${HUB_HOST:-}" ] || die "HTTPS=letsencrypt needs HUB_HOST (the hub's DNS name)"
+        [ -n "${LETSENCRYPT_EMAIL:-}" ] || die "HTTPS=letsencrypt needs LETSENCRYPT_EMAIL"
+        https=(--set proxy.https.enabled=true --set proxy.https.type=letsencrypt
+               --set "proxy.https.hosts={$HUB_HOST}"
+               --set "proxy.https.letsencrypt.contactEmail=$LETSENCRYPT_EMAIL") ;;
+    secret)
+        [ -n "${HUB_HOST:-}" ] || die "HTTPS=secret needs HUB_HOST (the certificate's name)"
+        [ -n "${TLS_SECRET:-}" ] || die "HTTPS=secret needs TLS_SECRET (kubectl create secret tls NAME --cert=... --key=...)"
+        https=(--set proxy.https.enabled=true --set proxy.https.type=secret
+               --set "proxy.https.hosts={$HUB_HOST}" --set "proxy.https.secret.name=$TLS_SECRET") ;;
+    offload)
+        https=(--set proxy.https.enabled=true --set proxy.https.type=offload) ;;
+    off)
+        echo "warning: HTTPS=off: the hub serves plain HTTP; passwords and cookies cross the network in clear unless your Ingress ends TLS" >&2 ;;
+    *)
+        die "set HTTPS=letsencrypt|secret|offload (or HTTPS=off for plain HTTP, passwords in clear): see the top of $0" ;;
+esac
+egress=()
+case "${LAB_EGRESS:-none}" in
+    none) ;;
+    internet) egress=(--values "$here/egress-internet.yaml") ;;
+    *) die "LAB_EGRESS must be none or internet, not '$LAB_EGRESS'" ;;
+esac
+
 random_password() {
     # $1 random bytes from the kernel, as hex digits
     od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'
@@ -28,14 +66,15 @@ if [ ! -e "$secrets" ]; then
     (
         umask 077
         cat >"$secrets" <<EOF
-# Made by install.sh; keep it out of version control. Give user_password to the
-# participants; admin_password logs in the names under admin_users.
+# Made by install.sh; keep it out of version control. The teachers (admin_users) log
+# in with admin_password and approve the participants' sign-ups at /hub/authorize; nobody
+# can sign up under a teacher's name. Rename or add teachers here, then rerun install.sh.
 hub:
   config:
-    SharedPasswordAuthenticator:
-      user_password: "$(random_password 8)"
-      admin_password: "$(random_password 24)"
+    Authenticator:
       admin_users: [admin]
+    TeacherReservedNativeAuthenticator:
+      admin_password: "$(random_password 24)"
 EOF
     )
     echo "wrote $secrets (the passwords are in it)"
@@ -54,4 +93,5 @@ echo "chart jupyterhub $CHART_VERSION: JupyterHub $CHART_JUPYTERHUB, KubeSpawner
 run helm repo add jupyterhub "$CHART_REPO" --force-update
 run helm upgrade --install "$release" jupyterhub/jupyterhub --version "$CHART_VERSION" \
     --namespace "$namespace" --create-namespace \
-    --values "$here/values.yaml" --values "$secrets"
+    --values "$here/values.yaml" --values "$secrets" ${egress[@]+"${egress[@]}"} \
+    ${https[@]+"${https[@]}"}

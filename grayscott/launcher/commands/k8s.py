@@ -18,10 +18,21 @@ k8s = typer.Typer(help="The lab on Kubernetes: a single-user Pod + Service + PVC
 app.add_typer(k8s, name="k8s")
 
 
-def _manifests(variant_name: str, name: str | None, args: list[str] | None) -> str:
+def _manifests(variant_name: str, name: str | None, args: list[str] | None, egress: str,
+               ingress_namespaces: list[str] | None) -> str:
     from grayscott.launcher import kubernetes
 
-    return kubernetes.to_yaml(kubernetes.render(variants.get(variant_name), name, args=args))
+    return kubernetes.to_yaml(kubernetes.render(
+        variants.get(variant_name), name, args=args, egress=egress,
+        ingress_namespaces=tuple(ingress_namespaces or ())))
+
+
+EgressOption = Annotated[str, typer.Option(
+    help="What the pod may reach besides DNS: none (default) or internet; never the cloud "
+         "metadata service or private ranges.")]
+IngressOption = Annotated[list[str] | None, typer.Option(
+    "--ingress-namespace", help="A namespace whose pods may also open the server's port "
+                                "(your ingress controller's); repeatable.")]
 
 
 @k8s.command("render")
@@ -30,9 +41,11 @@ def k8s_render(
     args: Annotated[list[str] | None, typer.Argument(help="For light: the grayscott command "
                                                       "line of the Job (after --).")] = None,
     name: Annotated[str | None, typer.Option(help="Name of the objects.")] = None,
+    egress: EgressOption = "none",
+    ingress_namespaces: IngressOption = None,
 ) -> None:
     """Print the manifests as YAML (kubectl apply -f - takes them)."""
-    sys.stdout.write(_manifests(variant_name, name, args))
+    sys.stdout.write(_manifests(variant_name, name, args, egress, ingress_namespaces))
 
 
 @k8s.command("apply")
@@ -41,9 +54,11 @@ def k8s_apply(
     args: Annotated[list[str] | None, typer.Argument()] = None,
     name: Annotated[str | None, typer.Option()] = None,
     dry_run: Annotated[bool, typer.Option(help="Print the kubectl command and the YAML.")] = False,
+    egress: EgressOption = "none",
+    ingress_namespaces: IngressOption = None,
 ) -> None:
     """Create the lab (or Job) on the current kubectl context."""
-    text = _manifests(variant_name, name, args)
+    text = _manifests(variant_name, name, args, egress, ingress_namespaces)
     if dry_run:
         console.print("kubectl apply -f -", markup=False)
         sys.stdout.write(text)
@@ -61,7 +76,7 @@ def k8s_delete(
     dry_run: Annotated[bool, typer.Option()] = False,
 ) -> None:
     """Delete everything gslab created under that name (its work volume too)."""
-    command = ["kubectl", "delete", "pod,service,job,secret,pvc", "-l",
+    command = ["kubectl", "delete", "networkpolicy,pod,service,job,secret,pvc", "-l",
                f"app.kubernetes.io/instance={name}"]
     if dry_run:
         show(command)
