@@ -209,13 +209,15 @@ HUB_FAULT_TESTS = tests/deploy/test_hub_faults.py tests/deploy/test_hub_disk.py 
 test-deploy: $(VENV)/.deploy-deps ## compose + the hub on the real engine, browser included
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest tests/deploy \
 		$(addprefix --ignore=,$(HUB_FAULT_TESTS)) --ignore=tests/deploy/test_hub_hostile.py \
+		--ignore=tests/deploy/test_hub_egress.py \
 		--ignore=tests/deploy/test_hub_swarm.py $(PYTEST_ARGS)
 
 test-hub-faults: $(VENV)/.deploy-deps ## Hub accidents: OOM, hub down, a full disk, a dockerd RESTART (CI machine)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(HUB_FAULT_TESTS) $(PYTEST_ARGS)
 
-test-hub-hostile: $(VENV)/.deploy-deps ## A hostile student at a hub of its own: isolation, no privileges, no secrets shown
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest tests/deploy/test_hub_hostile.py $(PYTEST_ARGS)
+test-hub-hostile: $(VENV)/.deploy-deps ## A hostile student at a hub of its own: isolation, no egress, no privileges, no secrets shown
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest tests/deploy/test_hub_hostile.py \
+		tests/deploy/test_hub_egress.py $(PYTEST_ARGS)
 
 test-hub-swarm: $(VENV)/.deploy-deps ## The hub on a one-node Docker Swarm (swarm init/leave when the engine is in none)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest tests/deploy/test_hub_swarm.py $(PYTEST_ARGS)
