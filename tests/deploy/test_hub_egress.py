@@ -138,8 +138,8 @@ def site_lan() -> Iterator[SiteLan]:
             ip_cmd("netns", "exec", ns, "ip", *args)
         listener = subprocess.Popen(
             ["ip", "netns", "exec", ns, "python3", "-c",
-             "import socket\ns = socket.create_server(('0.0.0.0', %d), backlog=64)\n"
-             "while True:\n    c, _ = s.accept(); c.sendall(b'site\\n'); c.close()" % port],
+             f"import socket\ns = socket.create_server(('0.0.0.0', {port}), backlog=64)\n"
+             "while True:\n    c, _ = s.accept(); c.sendall(b'site\\n'); c.close()"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         wait_for(lambda: reachable(lan, port), 10, "the site LAN's listener")
         yield SiteLan(lan_address=lan, port=port)
