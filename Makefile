@@ -81,7 +81,7 @@ lint: $(VENV)/.test-deps ## ruff, shellcheck, hadolint
 	$(BIN)/ruff check . compose/hub/gslab-hub-admin
 	$(BIN)/shellcheck .ci/run scripts/*.sh scripts/apptainer/helper.sh scripts/apptainer/apptainer \
 		scripts/slurm/*.sh \
-		images/*/*.sh compose/gen-env.sh compose/hub/hub.sh scripts/ci/*.sh \
+		images/*/*.sh compose/gen-env.sh compose/hub/hub.sh compose/hub/gslab-egress scripts/ci/*.sh \
 		k8s/jupyterhub/install.sh hpc/*.sbatch
 	$(BIN)/hadolint images/*/Dockerfile scripts/apptainer/Dockerfile scripts/slurm/Dockerfile \
 		compose/hub/Dockerfile
