@@ -81,7 +81,7 @@ lint: $(VENV)/.test-deps ## ruff, shellcheck, hadolint
 	$(BIN)/ruff check . compose/hub/gslab-hub-admin
 	$(BIN)/shellcheck .ci/run scripts/*.sh scripts/apptainer/helper.sh scripts/apptainer/apptainer \
 		scripts/slurm/*.sh \
-		images/*/*.sh compose/gen-env.sh compose/hub/hub.sh scripts/ci/*.sh \
+		images/*/*.sh compose/gen-env.sh compose/hub/hub.sh compose/hub/gslab-egress scripts/ci/*.sh \
 		k8s/jupyterhub/install.sh hpc/*.sbatch
 	$(BIN)/hadolint images/*/Dockerfile scripts/apptainer/Dockerfile scripts/slurm/Dockerfile \
 		compose/hub/Dockerfile
@@ -209,7 +209,8 @@ HUB_FAULT_TESTS = tests/deploy/test_hub_faults.py tests/deploy/test_hub_disk.py 
 #: A hostile student (issues #13, #22): isolation, takeover attempts, HTTPS, logs, secrets.
 HUB_HOSTILE_TESTS = tests/deploy/test_hub_hostile.py tests/deploy/test_hub_takeover.py \
 	tests/deploy/test_hub_tls.py tests/deploy/test_hub_logs.py \
-	tests/deploy/test_hub_teacher_origin.py tests/deploy/test_hub_image_secrets.py
+	tests/deploy/test_hub_teacher_origin.py tests/deploy/test_hub_image_secrets.py \
+	tests/deploy/test_hub_egress.py
 
 test-deploy: $(VENV)/.deploy-deps ## compose + the hub on the real engine, browser included
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest tests/deploy \
@@ -219,7 +220,7 @@ test-deploy: $(VENV)/.deploy-deps ## compose + the hub on the real engine, brows
 test-hub-faults: $(VENV)/.deploy-deps ## Hub accidents: OOM, hub down, a full disk, a dockerd RESTART (CI machine)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(HUB_FAULT_TESTS) $(PYTEST_ARGS)
 
-test-hub-hostile: $(VENV)/.deploy-deps ## A hostile student: isolation, no takeover, HTTPS, bounded logs, no secrets shown
+test-hub-hostile: $(VENV)/.deploy-deps ## A hostile student: isolation, no egress, no takeover, HTTPS, bounded logs, no secrets
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(HUB_HOSTILE_TESTS) $(PYTEST_ARGS)
 
 test-hub-swarm: $(VENV)/.deploy-deps ## The hub on a one-node Docker Swarm (swarm init/leave when the engine is in none)

@@ -296,6 +296,8 @@ class GslabSpawner(DockerSpawner):
     #: joins each one (as ``hub``), and the label that marks them as this hub's.
     lab_subnets: ClassVar[str] = ""
     hub_container: ClassVar[str] = ""
+    #: What a lab reaches besides its hub (GSLAB_HUB_LAB_EGRESS): "none" or "internet"
+    lab_egress: ClassVar[str] = "none"
     _net_lock: ClassVar[asyncio.Lock | None] = None
 
     @property
@@ -413,7 +415,10 @@ class GslabSpawner(DockerSpawner):
             cls._net_lock = asyncio.Lock()
         async with cls._net_lock:  # two spawns must not pick the same free subnet
             found = await self.docker("networks", names=[self.lab_network])
-            if not any(n["Name"] == self.lab_network for n in found):
+            mine = [n for n in found if n["Name"] == self.lab_network]
+            if mine and not network_fits(mine[0], self.lab_egress):
+                mine = [] if await self.remove_unfit_network(mine[0]) else mine
+            if not mine:
                 await self.create_lab_network()
         await connect_hub(self, self.lab_network)
         return self.lab_network
@@ -427,12 +432,34 @@ class GslabSpawner(DockerSpawner):
             try:
                 await self.docker("create_network", self.lab_network, driver="bridge",
                                   ipam=ipam,
-                                  labels={"gslab.hub": self.hub_container})
+                                  labels={"gslab.hub": self.hub_container},
+                                  **lab_network_settings(self.lab_egress))
                 return
             except docker.errors.APIError as exc:
                 if "overlap" not in str(exc):
                     raise
         raise web.HTTPError(503, f"no free subnet for {self.lab_network} in {self.lab_subnets}")
+
+    async def remove_unfit_network(self, network: Mapping[str, Any]) -> bool:
+        """Remove the student's network made for another GSLAB_HUB_LAB_EGRESS (before that
+        setting changed, or before it existed) so that it is made again; False where a
+        container still uses it (it is kept, and goes at `make hub-down`)."""
+        try:
+            await self.docker("disconnect_container_from_network", self.hub_container,
+                              network["Id"], force=True)
+        except docker.errors.APIError as exc:
+            if "is not connected" not in str(exc):
+                raise
+        try:
+            await self.docker("remove_network", network["Id"])
+        except docker.errors.APIError as exc:
+            self.log.warning("%s was made for another GSLAB_HUB_LAB_EGRESS and is kept: %s",
+                             network["Name"], exc)
+            await connect_hub(self, network["Name"])
+            return False
+        self.log.info("%s made again for GSLAB_HUB_LAB_EGRESS=%s", network["Name"],
+                      self.lab_egress)
+        return True
 
     # A stop leaves the student's network in place (the hub stays on it) for their next start;
     # `make hub-down` removes them all. Removing it at each stop put every stop of a class
@@ -471,6 +498,65 @@ def reconnect_hub(client: docker.DockerClient, hub_container: str) -> list[str]:
                 raise
         joined.append(net.name)
     return joined
+
+
+# --- What a lab reaches besides its hub (GSLAB_HUB_LAB_EGRESS) ---------------------------
+# none (the default): the student's network is `internal` (no route out of its /28) and the
+# host takes no address on its bridge (inhibit_ipv4), so the lab reaches its hub and nothing
+# else: not the host's services, the site's LAN, a cloud's metadata, nor the internet (a
+# class's labs have what they need in the image; an offline site has no internet anyway).
+# internet: a plain bridge with a route out, and the host's firewall drops what the labs send
+# to the host and to private, shared and link-local ranges (compose/hub/gslab-egress, put in
+# by a short-lived helper of the hub's image with the host's network and NET_ADMIN at each
+# start of the hub; hub.sh down takes it out).
+
+LAB_EGRESS = ("none", "internet")
+#: The bridge driver's option that leaves the host without an address on the network
+INHIBIT_IPV4 = "com.docker.network.bridge.inhibit_ipv4"
+
+
+def lab_egress(setting: str) -> str:
+    """GSLAB_HUB_LAB_EGRESS, checked: none or internet."""
+    value = setting.strip().lower() or "none"
+    if value not in LAB_EGRESS:
+        raise ValueError(f"GSLAB_HUB_LAB_EGRESS must be none or internet, not {setting!r}")
+    return value
+
+
+def lab_network_settings(egress: str) -> dict[str, Any]:
+    """create_network's arguments for a student's network under ``egress``."""
+    if egress == "none":
+        return {"internal": True, "options": {INHIBIT_IPV4: "true"}}
+    return {"internal": False, "options": {}}
+
+
+def network_fits(network: Mapping[str, Any], egress: str) -> bool:
+    """Whether a student's existing network (the engine's listing) was made for ``egress``."""
+    inhibited = (network.get("Options") or {}).get(INHIBIT_IPV4) == "true"
+    wanted = egress == "none"
+    return bool(network.get("Internal")) == wanted and inhibited == wanted
+
+
+def install_egress_rules(client: docker.APIClient, image: str, hub: str, pool: str) -> str:
+    """The host's rules for a hub with internet egress (gslab-egress add), in place; what the
+    helper printed. RuntimeError where it failed: the hub must not start labs without them."""
+    host_config = client.create_host_config(
+        network_mode="host", cap_drop=["ALL"], cap_add=["NET_ADMIN", "NET_RAW"],
+        security_opt=["no-new-privileges"], log_config=bounded_log({}))
+    container = client.create_container(
+        image, entrypoint=["gslab-egress"], command=["add", hub, pool], user="0:0",
+        host_config=host_config, labels={"gslab.egress-helper": hub})
+    try:
+        client.start(container)
+        status = client.wait(container, timeout=60)["StatusCode"]
+        printed = client.logs(container).decode(errors="replace").strip()
+    finally:
+        client.remove_container(container, force=True)
+    if status != 0:
+        raise RuntimeError(f"GSLAB_HUB_LAB_EGRESS=internet: the host's rules could not be put "
+                           f"in (exit {status}): {printed}")
+    return printed
+
 
 #: Task states of a swarm service on its way up, before its container starts
 TASK_PENDING = frozenset({"new", "allocated", "pending", "assigned", "accepted", "preparing",

@@ -4,7 +4,8 @@
 #   hub.sh up                  build the hub image and start it (HUB_TLS_DIR=/path: HTTPS)
 #   hub.sh admin NAME...       make teachers admins (prints their generated passwords)
 #   hub.sh down                stop the hub and the users' servers (their volumes and disks
-#                              stay; the disks' loop devices are detached)
+#                              stay; the disks' loop devices are detached, the labs'
+#                              networks and egress rules removed)
 #   hub.sh swarm-up            the same hub on the Docker Swarm this engine manages
 #                              (compose/hub/stack.yaml: labs are swarm services)
 #   hub.sh swarm-down          remove that stack and the users' services (volumes stay)
@@ -63,6 +64,20 @@ detach_disks() {
             [ -f "$f" ] || continue
             for dev in $(losetup -j "$f" | cut -d: -f1); do losetup -d "$dev"; done
         done'
+}
+
+# The host's firewall rules of GSLAB_HUB_LAB_EGRESS=internet (gslab-egress, put in by the hub
+# at its start): out once the class is over, whatever the setting says now (it may have
+# changed since), by a short-lived container of the hub's image as the hub does it.
+remove_egress_rules() {
+    local image
+    image=$(grep -E '^HUB_IMAGE=' "$envfile" | cut -d= -f2 || true)
+    image=${HUB_IMAGE:-${image:-gray-scott-lab-hub:latest}}
+    docker run --rm --network host --user 0:0 --cap-drop ALL --cap-add NET_ADMIN \
+        --log-opt max-size=10m --log-opt max-file=3 \
+        --cap-add NET_RAW --security-opt no-new-privileges --entrypoint gslab-egress \
+        "$image" remove "${HUB_NAME:-gslab-hub}" \
+        || echo "warning: the host may keep this hub's egress rules (iptables -S | grep GSLAB)" >&2
 }
 
 # The names and addresses of this machine, for the certificate the hub makes itself when the
@@ -235,6 +250,7 @@ case "${1:-}" in
         if [ "${#nets[@]}" -gt 0 ]; then
             docker network rm "${nets[@]}" >/dev/null
         fi
+        remove_egress_rules
         ;;
     swarm-up)
         [ -z "${HUB_TLS_DIR:-}" ] \

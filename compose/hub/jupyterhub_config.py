@@ -22,6 +22,10 @@ GSLAB_HUB_NAME          gslab-hub: the Docker network shared by the hub and the 
 GSLAB_HUB_CONNECT_IP    how lab containers reach the hub (hub: its name on that network)
 GSLAB_HUB_LAB_SUBNETS   10.213.0.0/16: each lab gets a /28 of it, a network of its own that
                         only the hub joins (shared: every lab on the hub's network)
+GSLAB_HUB_LAB_EGRESS    none (default): a lab reaches its hub and nothing else (no host
+                        service, no LAN, no metadata, no internet); internet: the internet
+                        too, never the host nor private/link-local ranges (host firewall
+                        rules, see gslab_hub.py; the labs' own networks only, not `shared`)
 GSLAB_HUB_TLS           auto (default): HTTPS with the site's certificate when
                         /srv/jupyterhub/tls/{cert,key}.pem are there (HUB_TLS_DIR), else
                         with a self-signed one the hub makes once (its data volume), except
@@ -51,6 +55,8 @@ from gslab_hub import (
     bounded_log,
     disk_limit_bytes,
     gpu_available,
+    install_egress_rules,
+    lab_egress,
     profiles_from_env,
     reconnect_hub,
 )
@@ -187,6 +193,15 @@ if lab_subnets != "shared" and spawner != "swarm":
     GslabSpawner.lab_subnets = lab_subnets
     GslabSpawner.hub_container = env.get("GSLAB_HUB_CONTAINER", hub_name)
     reconnect_hub(docker.from_env(), GslabSpawner.hub_container)
+    # What else a lab reaches (GSLAB_HUB_LAB_EGRESS): its network's kind, and for internet
+    # the host's firewall rules, in place before any lab starts
+    try:
+        GslabSpawner.lab_egress = lab_egress(env.get("GSLAB_HUB_LAB_EGRESS", "none"))
+        if GslabSpawner.lab_egress == "internet":
+            install_egress_rules(docker.from_env().api, GslabSpawner.disk_helper_image,
+                                 GslabSpawner.hub_container, lab_subnets)
+    except (ValueError, RuntimeError, docker.errors.DockerException) as exc:
+        sys.exit(f"error: {exc}")
 
 # The same labs as services of a Docker Swarm (compose/hub/stack.yaml): the settings above
 # apply; a service states the image contract itself (gslab_hub.GslabSwarmSpawner). A GPU on a
