@@ -26,6 +26,13 @@ if TYPE_CHECKING:
 #: Label on everything gslab starts, so that ps/logs/stop find only ours.
 LABEL = "org.grayscott.lab"
 
+#: The host-side log of every container gslab starts is bounded: a student who writes to her
+#: server's stdout (``/proc/1/fd/1`` from a terminal) would otherwise grow a file on the
+#: host's disk without limit, past her own /work cap. One log file holds at most
+#: ``LOG_FILE_MB``; engines that rotate keep ``LOG_FILES`` of them (docker.py, podman.py).
+LOG_FILE_MB = 10
+LOG_FILES = 3
+
 
 @dataclass
 class Mount:
