@@ -69,6 +69,11 @@ class DockerRuntime(Runtime):
                                 check=False)
         return result.stdout + result.stderr
 
+    def running(self, name: str) -> bool:
+        state = subprocess.run([self.program, "inspect", "--format", "{{.State.Running}}", name],
+                               capture_output=True, text=True, check=False)
+        return state.stdout.strip() == "true"
+
     def stop(self, name: str) -> None:
         subprocess.run([self.program, "rm", "--force", name], capture_output=True, check=False)
 
