@@ -126,6 +126,16 @@ def test_another_users_squatter_is_refused_by_uid_and_sent_nothing() -> None:
     assert TOKEN not in seen and "GET" not in seen
 
 
+def test_nothing_is_sent_to_a_published_port_before_the_engine_holds_it() -> None:
+    """Docker or rootful Podman in the foreground: the engine binds the published port only
+    when it starts the container, a second or so after gslab's check; a squatter there in
+    the meantime is sent nothing (the engine then fails to bind, and gslab stops)."""
+    port = free_port()
+    with squatting(port) as squatter, pytest.raises(GrayScottError, match="did not answer"):
+        readiness.wait_ready(port, PROBE, 2, engine_holds_port=lambda: False)
+    assert squatter.seen == []
+
+
 def test_without_the_owner_check_a_squatter_would_get_the_token() -> None:
     """What the owner check prevents, shown on the same squatter: where an engine does not
     hold the port, an unchecked readiness probe hands the secret over."""

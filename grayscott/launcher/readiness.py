@@ -11,8 +11,10 @@ squatter's page with her token in the URL. Now:
   host network), every listening socket on that port must be ours before anything is sent to
   it: our UID (``/proc/net/tcp``, ``tcp6``) and, where gslab knows the server's processes,
   one of their sockets. A stranger there is refused at once, and the token never leaves us;
-- where an engine publishes the port (Docker, rootful Podman), the engine binds it itself and
-  fails when it is taken: whatever answers there is the container;
+- where an engine publishes the port (Docker, rootful Podman), the engine binds it itself
+  when it starts the container and fails when it is taken: once the container runs, whatever
+  answers there is the container. Nothing is sent before (``docker run`` in the foreground
+  takes a second to get there, while a squatter already answers);
 - ready means the server's own API answered 200 to a request that proves the secret (sent in
   a header, never in a URL a listener could log), while its process still runs.
 """
@@ -138,19 +140,24 @@ def _answers(port: int, probe: Probe) -> bool:
 
 def wait_ready(port: int, probe: Probe, timeout: float, *,
                is_running: Callable[[], bool] | None = None, check_owner: bool = False,
-               server_pids: Callable[[], set[int]] | None = None) -> None:
+               server_pids: Callable[[], set[int]] | None = None,
+               engine_holds_port: Callable[[], bool] | None = None) -> None:
     """Return once our server on ``port`` answers ``probe`` with 200.
 
     ``check_owner``: the server listens on the host port itself (no engine holds it), so
     the listeners are checked before each request; a stranger raises ``PortTaken`` without
-    a single byte sent to it. ``is_running``: False once the server (or container) ended."""
+    a single byte sent to it. ``engine_holds_port``: for a published port, True once the
+    engine has bound it (its container runs); nothing is sent before. ``is_running``: False
+    once the server (or container) ended."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         who = stranger_on(port, server_pids) if check_owner else None
         if who is not None:
             raise PortTaken(f"port {port} is taken by {who}: the lab was not started and its "
                             "secret was not sent there; choose another with --port")
-        up = (not check_owner or bool(listeners(port))) and _answers(port, probe)
+        ours = bool(listeners(port)) if check_owner else (
+            engine_holds_port is None or engine_holds_port())
+        up = ours and _answers(port, probe)
         if is_running is not None and not is_running():
             raise GrayScottError(f"the server stopped before answering on port {port}; "
                                  "see its output above")

@@ -209,6 +209,17 @@ def _ready(url: str) -> None:
                   soft_wrap=True)
 
 
+def _start_failure(runtime: Runtime, port: int, stderr: str) -> str:
+    """One line for an engine that could not start the server (its own output is several,
+    Podman's with systemd noise before the reason)."""
+    if "address already in use" in stderr:
+        return (f"port {port} is taken: {runtime.name} could not publish it (another program "
+                "bound it after gslab's check); choose another with --port")
+    lines = [line.strip() for line in stderr.splitlines()
+             if line.strip() and not line.startswith(("Run '", "time="))]
+    return f"{runtime.name} could not start it: {lines[-1] if lines else 'no reason given'}"
+
+
 def _serve(command: list[str], runtime: Runtime, spec: ContainerSpec, url: str, port: int,
            probe: Probe, timeout: float) -> None:
     """Start the server, print its URL once it is up and ours (readiness.py: where it
@@ -217,11 +228,16 @@ def _serve(command: list[str], runtime: Runtime, spec: ContainerSpec, url: str, 
     # where the server itself listens on the host port (no engine holds it), who listens
     # there is checked before anything is sent
     check_owner = runtime.shares_host_network
+    # where the engine publishes the port, it is ours once the container runs (the engine
+    # bound it then, or failed): nothing is sent to the port before
+    def engine_holds_port() -> bool:
+        return not runtime.stores_images or runtime.running(spec.name or "")
+
     if spec.detach and runtime.stores_images:  # the engine keeps it running
         started = subprocess.run(command, capture_output=True, text=True, check=False,
                                  env=runtime.process_env(spec))
         if started.returncode != 0:
-            raise GrayScottError(f"{runtime.name} could not start it: {started.stderr.strip()}")
+            raise GrayScottError(_start_failure(runtime, port, started.stderr))
         try:
             wait_ready(port, probe, timeout, check_owner=check_owner,
                        is_running=lambda: runtime.running(spec.name or ""))
@@ -237,7 +253,8 @@ def _serve(command: list[str], runtime: Runtime, spec: ContainerSpec, url: str, 
         try:
             wait_ready(port, probe, timeout, check_owner=check_owner,
                        is_running=lambda: process.poll() is None,
-                       server_pids=runtime.server_processes(process))
+                       server_pids=runtime.server_processes(process),
+                       engine_holds_port=engine_holds_port)
             _ready(url)
             console.print("Ctrl-C stops it.")
             process.wait()
