@@ -28,9 +28,19 @@ class Server:
     open: str
     #: arguments the server needs to run as root (Jupyter refuses root unless told)
     root_args: tuple[str, ...] = ()
+    #: the path that answers 200 once the server is up, and the header (``Name: value``,
+    #: ``{secret}`` in it) that request needs: the secret never travels in a URL
+    ready: str = "/"
+    ready_header: str = ""
 
     def url(self, host_port: int, secret: str) -> str:
         return f"http://127.0.0.1:{host_port}{self.open.format(secret=secret)}"
+
+    def ready_headers(self, secret: str) -> dict[str, str]:
+        if not self.ready_header:
+            return {}
+        name, _, value = self.ready_header.partition(":")
+        return {name.strip(): value.strip().format(secret=secret)}
 
 
 @dataclass(frozen=True)
@@ -102,7 +112,8 @@ def variants() -> tuple[Variant, ...]:
                             **({"LAYER_LOCK": fspec["lock"].format(target=target)}
                                if "lock" in fspec else {})},
                 server=Server(fspec["port"], fspec["port_env"], fspec["secret_env"],
-                              fspec["health"], fspec["open"], tuple(fspec.get("root_args", ())))
+                              fspec["health"], fspec["open"], tuple(fspec.get("root_args", ())),
+                              fspec.get("ready", fspec["health"]), fspec.get("ready_header", ""))
                 if "health" in fspec else None,
                 layer_lock=fspec["lock"].format(target=target) if "lock" in fspec else None))
     return tuple(result)

@@ -67,6 +67,37 @@ def test_env_option_reaches_the_engine_command(runtime: str, expected: str,
     assert "JUPYTER_TOKEN=" in result.stdout  # the launcher's own token is still there
 
 
+@pytest.mark.parametrize("runtime, options", [
+    ("docker", ["--log-driver json-file", "--log-opt max-size=10m", "--log-opt max-file=3"]),
+    ("podman", ["--log-driver k8s-file", "--log-opt max-size=10m"]),
+])
+@pytest.mark.parametrize("command", [
+    ["run", "jupyter", "--detach"], ["run", "code-server"], ["run", "light", "--", "run"]],
+    ids=["detached-jupyter", "code-server", "batch"])
+def test_every_container_gets_a_bounded_log(runtime: str, options: list[str],
+                                            command: list[str], tmp_path: Path) -> None:
+    """Issue #22, attack 4: a student writing to her server's stdout must not grow a file on
+    the host without limit; every container gslab starts carries the engine's log cap."""
+    result = gslab(*command[:2], "--runtime", runtime, "--workdir", str(tmp_path), "--dry-run",
+                   *command[2:])
+    assert result.returncode == 0, result.stderr
+    for option in options:
+        assert option in result.stdout, result.stdout
+
+
+def test_smoke_and_helper_containers_get_a_bounded_log() -> None:
+    """Not only ``gslab run``: smoke, the version probe (imagetools) and the image tests all
+    go through Runtime.command, which holds the cap."""
+    from grayscott.launcher.docker import DockerRuntime
+    from grayscott.launcher.podman import PodmanRuntime
+    from grayscott.launcher.runtime import ContainerSpec
+
+    spec = ContainerSpec("img", ["grayscott", "smoke", "--json"], exec_=True)
+    for runtime in (DockerRuntime(), PodmanRuntime()):
+        words = runtime.command(spec)
+        assert "--log-opt" in words and words[words.index("--log-opt") + 1] == "max-size=10m"
+
+
 def test_dry_run_of_a_batch_run_on_the_gpu_image() -> None:
     result = gslab("run", "light", "--target", "gpu", "--runtime", "docker", "--dry-run", "--",
                    "run", "-b", "cupy-fused", "-n", "10")

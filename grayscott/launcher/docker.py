@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from grayscott.launcher.runtime import LABEL, ContainerSpec, Runtime
+from grayscott.launcher.runtime import LABEL, LOG_FILE_MB, LOG_FILES, ContainerSpec, Runtime
 
 if TYPE_CHECKING:
     from grayscott.variants import Variant
@@ -69,11 +69,28 @@ class DockerRuntime(Runtime):
                                 check=False)
         return result.stdout + result.stderr
 
+    def running(self, name: str) -> bool:
+        state = subprocess.run([self.program, "inspect", "--format", "{{.State.Running}}", name],
+                               capture_output=True, text=True, check=False)
+        return state.stdout.strip() == "true"
+
     def stop(self, name: str) -> None:
         subprocess.run([self.program, "rm", "--force", name], capture_output=True, check=False)
 
     def gpu_options(self) -> list[str]:
         return ["--gpus", "all"]
+
+    def log_options(self) -> list[str]:
+        """A bounded log: json-file (Docker's default driver, read by ``docker logs`` and
+        log shippers as before) rotated at ``LOG_FILE_MB``, ``LOG_FILES`` files at most.
+        Named explicitly: a daemon whose default is another driver would reject the
+        size options, or keep no bound at all."""
+        return ["--log-driver", "json-file", "--log-opt", f"max-size={LOG_FILE_MB}m",
+                "--log-opt", f"max-file={LOG_FILES}"]
+
+    def log_cap_bytes(self) -> int:
+        """The most the log options let a container's log files take on the host."""
+        return LOG_FILES * LOG_FILE_MB * 2**20
 
     def user_options(self, spec: ContainerSpec) -> list[str]:
         return ["--user", spec.user] if spec.user else []
@@ -88,7 +105,7 @@ class DockerRuntime(Runtime):
         # when gslab runs a container as root (a root caller's root-owned work directory):
         # root without capabilities writes only what root owns, as the caller would.
         cmd = [self.program, "run", "--label", f"{LABEL}=1", "--cap-drop", "ALL",
-               "--security-opt", "no-new-privileges"]
+               "--security-opt", "no-new-privileges", *self.log_options()]
         if spec.remove:
             cmd.append("--rm")
         if spec.detach:

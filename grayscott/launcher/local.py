@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
+from collections.abc import Callable
 from importlib import util
 from typing import TYPE_CHECKING
 
+from grayscott.launcher.readiness import process_tree
 from grayscott.launcher.runtime import ContainerSpec, Runtime
 
 if TYPE_CHECKING:
@@ -31,6 +34,10 @@ class LocalRuntime(Runtime):
 
     def available(self) -> str | None:
         return None
+
+    def server_processes(self, process: subprocess.Popen[bytes]) -> Callable[[], set[int]]:
+        """The server is gslab's child (code-server: with children of its own)."""
+        return lambda: process_tree(process.pid)
 
     def flavour_reason(self, flavour: str) -> str | None:
         if flavour == "jupyter" and util.find_spec("jupyterlab") is None:
@@ -61,7 +68,10 @@ class LocalRuntime(Runtime):
         if flavour == "jupyter":
             # as root (a container or a CI machine) Jupyter refuses to start without it
             root = ["--allow-root"] if os.geteuid() == 0 else []
+            # port_retries=0: a taken port stops it instead of moving it to the next one,
+            # away from the URL printed (issue #22, attack 5; the images set it too)
             return [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
-                    f"--port={port}", f"--ServerApp.root_dir={workdir}", *root, *spec.args]
+                    f"--port={port}", "--ServerApp.port_retries=0",
+                    f"--ServerApp.root_dir={workdir}", *root, *spec.args]
         return ["code-server", "--bind-addr", f"127.0.0.1:{port}", "--auth", "password",
                 "--disable-telemetry", "--disable-update-check", *spec.args, workdir]

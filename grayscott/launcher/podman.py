@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from grayscott.errors import UsageError
 from grayscott.launcher.docker import DockerRuntime
-from grayscott.launcher.runtime import ContainerSpec
+from grayscott.launcher.runtime import LOG_FILE_MB, ContainerSpec
 
 if TYPE_CHECKING:
     from grayscott.variants import Variant
@@ -46,6 +46,18 @@ class PodmanRuntime(DockerRuntime):
 
     def gpu_options(self) -> list[str]:
         return ["--device", "nvidia.com/gpu=all"]
+
+    def log_options(self) -> list[str]:
+        """Podman 4's k8s-file driver (its default here; rootless Podman on a systemd login
+        node may default to journald, which ``max-size`` does not apply to) with conmon's
+        size cap: past ``LOG_FILE_MB`` conmon starts the file afresh, so one file of that
+        size at most. k8s-file keeps the log in the caller's own container storage (their
+        home when rootless) and ``podman logs`` reads it; journald's bound is the site's
+        journal settings, which gslab can neither see nor set."""
+        return ["--log-driver", "k8s-file", "--log-opt", f"max-size={LOG_FILE_MB}m"]
+
+    def log_cap_bytes(self) -> int:
+        return LOG_FILE_MB * 2**20
 
     def user_options(self, spec: ContainerSpec) -> list[str]:
         if not rootless():

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +26,13 @@ if TYPE_CHECKING:
 
 #: Label on everything gslab starts, so that ps/logs/stop find only ours.
 LABEL = "org.grayscott.lab"
+
+#: The host-side log of every container gslab starts is bounded: a student who writes to her
+#: server's stdout (``/proc/1/fd/1`` from a terminal) would otherwise grow a file on the
+#: host's disk without limit, past her own /work cap. One log file holds at most
+#: ``LOG_FILE_MB``; engines that rotate keep ``LOG_FILES`` of them (docker.py, podman.py).
+LOG_FILE_MB = 10
+LOG_FILES = 3
 
 
 @dataclass
@@ -98,6 +106,16 @@ class Runtime(ABC):
 
     def logs(self, name: str) -> str:
         raise UsageError(f"{self.name} keeps no containers: nothing to show")
+
+    def running(self, name: str) -> bool:
+        """Whether gslab's detached container ``name`` still runs (engines that keep them)."""
+        return False
+
+    def server_processes(self, process: subprocess.Popen[bytes]) -> Callable[[], set[int]] | None:
+        """The processes of the server ``process`` (what gslab started) runs, where they are
+        this machine's and gslab's to see, so that a listener on the lab's port can be told
+        to be the lab's; None where they are the engine's (the port's UID is then checked)."""
+        return None
 
     def stop(self, name: str) -> None:
         raise UsageError(f"{self.name} keeps no containers: nothing to stop")

@@ -18,6 +18,10 @@ if _hub_cookie_options:
     c.ServerApp.tornado_settings = {"xsrf_cookie_kwargs": _hub_cookie_options}
 c.ServerApp.terminals_enabled = True
 c.ServerApp.open_browser = False
+# A taken port stops the server (issue #22, attack 5). By default Jupyter moves to the next
+# free one, up to 50 times: on a shared node the user who holds the port then receives the
+# URL the launcher or the hub prints for it, token included, while the lab is elsewhere.
+c.ServerApp.port_retries = 0
 
 data = os.path.join(os.environ.get("CODE_SERVER_DATA", "/tmp/code-server"), "proxied")
 c.ServerProxy.servers = {

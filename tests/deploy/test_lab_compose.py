@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import glob
 import json
+import os
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -15,6 +18,10 @@ from tests.deploy.conftest import COMPOSE, CPU_JUPYTER, free_port, run, wait_for
 
 LAB = COMPOSE / "lab.yaml"
 SERVICES = {"cpu-jupyter", "cpu-code-server", "gpu-jupyter", "gpu-code-server"}
+#: A bounded log on the host for every service (Podman reads json-file as its k8s-file)
+LOG_CAP = {"driver": "json-file", "options": {"max-size": "10m", "max-file": "3"}}
+#: What that allows on the host, at most: Docker's 3 rotated files; Podman's one (10 MB)
+LOG_CAP_BYTES = 30 * 2**20 + 64 * 1024
 
 
 @pytest.fixture
@@ -66,6 +73,7 @@ def test_docker_compose_config_cpu_and_gpu_profiles(docker_engine: None, env_fil
         assert [(v["type"], v["source"], v["target"]) for v in service["volumes"]] == [
             ("volume", "work", "/work")]
         assert all(p["host_ip"] == "127.0.0.1" for p in service["ports"])
+        assert service["logging"] == LOG_CAP  # issue #22, attack 4
         devices = service.get("deploy", {}).get("resources", {}).get("reservations", {}).get(
             "devices", [])
         if target == "gpu":
@@ -113,9 +121,28 @@ def up_cpu_jupyter(compose: list[str], env_file: Path, engine: str) -> str:
         assert "labs" in {item["name"] for item in listing["content"]}  # copied into the volume
         assert requests.get(url, timeout=10).status_code == 403
         assert requests.get(url, timeout=10, params={"token": "wrong"}).status_code == 403
+        flood_the_log(engine.lower(), project)
     finally:
         run(*base, "down", "-v", env=env, check=False)
     return project
+
+
+def flood_the_log(engine: str, project: str) -> None:
+    """Issue #22, attack 4: 60 MB written to the lab's stdout from inside, as a terminal can;
+    the engine's log files on the host stay within the cap of lab.yaml."""
+    found = run(engine, "ps", "-q", "--filter", f"label=com.docker.compose.project={project}")
+    (container,) = found.stdout.split()
+    run(engine, "exec", container, "sh", "-c",
+        "yes $(printf %099d 0) | head -c 60000000 > /proc/1/fd/1; echo flood-done > /proc/1/fd/1")
+    template = "{{.LogPath}}" if engine == "docker" else "{{.HostConfig.LogConfig.Path}}"
+    path = run(engine, "inspect", "--format", template, container).stdout.strip()
+
+    def logged() -> bool:
+        return "flood-done" in run(engine, "logs", "--tail", "3", container).stdout
+
+    wait_for(logged, 60, f"the flood's end in {engine}'s log of {container}")
+    sizes = {p: os.path.getsize(p) for p in glob.glob(glob.escape(path) + "*")}
+    assert sizes and sum(sizes.values()) <= LOG_CAP_BYTES, sizes
 
 
 def test_docker_compose_up_cpu_jupyter_answers_with_its_token(docker_engine: None,
@@ -148,6 +175,7 @@ def test_podman_compose_accepts_lab_yaml(podman_compose: list[str], env_file: Pa
               "--profile", "cpu", "up", "-d", "cpu-jupyter")
     create = [line for line in cpu.stderr.splitlines() if "podman create" in line]
     assert create and "nvidia" not in create[0], cpu.stderr
+    assert re.search(r"--log-driver[= ]json-file .*--log-opt[= ]max-size=10m", create[0])
 
 
 def test_podman_compose_up_cpu_jupyter_answers_with_its_token(podman_compose: list[str],

@@ -25,6 +25,8 @@ import pytest
 
 from tests.images.conftest import free_port
 from tests.launcher.test_gslab_engines import save_through_jupyter
+from tests.squatter import squatting
+from tests.test_launcher_squatting import _await_line
 
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNTS = [name for name in [os.environ.get("GSLAB_ROOTLESS_USER", "")] if name]
@@ -40,12 +42,15 @@ class Student:
     home: Path
     python: str
 
-    def run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    def argv(self, *args: str) -> list[str]:
+        """``args`` as this account, in its home, with gslab importable."""
         env = [f"HOME={self.home}", "COLUMNS=200", "PYTHONDONTWRITEBYTECODE=1",
                "PYTHONPATH=" + os.pathsep.join(_import_paths()),
                f"PATH={os.environ.get('PATH', '/usr/bin:/bin')}"]
-        return subprocess.run(["runuser", "-u", self.name, "--", "env", "-i", "-C",
-                               str(self.home), *env, *args], capture_output=True, text=True,
+        return ["runuser", "-u", self.name, "--", "env", "-i", "-C", str(self.home), *env, *args]
+
+    def run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(self.argv(*args), capture_output=True, text=True,
                               timeout=timeout, check=False)
 
     def gslab(self, *args: str) -> subprocess.CompletedProcess[str]:
@@ -153,3 +158,31 @@ def test_jupyter_on_the_host_port_with_its_token(student: Student,
         stopped = student.gslab("stop", name.group(1))
     assert stopped.returncode == 0, stopped.stderr
     assert name.group(1) not in student.gslab("ps").stdout
+
+
+def test_a_port_squatted_by_another_user_is_refused(student: Student,
+                                                    student_workdir: Path) -> None:
+    """Issue #22, attack 5 on a login node: another user (root here: any other UID) binds
+    the port just after gslab's free-port check, while the rootless container starts on the
+    host network. gslab refuses in one line naming the port, sends the squatter nothing (no
+    token), prints no URL and leaves no container behind."""
+    port = free_port()
+    gslab = subprocess.Popen(student.argv(student.python, "-m", "grayscott.launcher", "run",
+                                          "jupyter", "--runtime", "podman", "--detach",
+                                          "--port", str(port), "--workdir",
+                                          str(student_workdir), "--timeout", "60"),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        early = _await_line(gslab.stderr, "cpu-jupyter on podman")  # past the port check
+        with squatting(port) as squatter:
+            out, err = gslab.communicate(timeout=120)
+    finally:
+        if gslab.poll() is None:
+            gslab.kill()
+    err = "".join(early) + err
+    assert "The lab is ready" not in out, (out, err, squatter.seen)
+    assert squatter.seen == [], squatter.seen
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert gslab.returncode == 2 and len(errors) == 1, (out, err)
+    assert f"port {port} is taken by uid 0" in errors[0], err
+    assert "cpu-jupyter" not in student.gslab("ps").stdout  # the refused container is gone

@@ -13,10 +13,7 @@ import signal
 import stat
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -29,6 +26,7 @@ from grayscott import hardware, variants
 from grayscott.errors import GrayScottError, UsageError
 from grayscott.launcher import registry
 from grayscott.launcher.app import FLAVOURS, MIN_CUDA, app, console, err, port_free, show
+from grayscott.launcher.readiness import Probe, wait_ready
 from grayscott.launcher.runtime import ContainerSpec, Mount, Runtime
 
 
@@ -92,23 +90,6 @@ def parse_env(pairs: list[str]) -> dict[str, str]:
     return env
 
 
-def wait_http(url: str, timeout: float, is_running: Callable[[], bool] | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=5):  # our own localhost URL
-                return
-        except urllib.error.HTTPError as exc:
-            if exc.code < 500:
-                return
-        except OSError:
-            pass
-        if is_running is not None and not is_running():
-            raise GrayScottError("the server stopped before answering; see its output above")
-        time.sleep(0.5)
-    raise GrayScottError(f"{url} did not answer in {timeout:.0f} s")
-
-
 def _say(message: str) -> None:
     err.print(escape(message), highlight=False)
 
@@ -159,7 +140,8 @@ def run(
     spec.user = container_user(workdir, must_write=server is not None and not dry_run)
     if server is not None and runtime.runs_as_spec_user and spec.user.startswith("0:"):
         spec.args += server.root_args
-    url = health = ""
+    url = ""
+    probe = None
     if server is not None and port is not None:
         secret = secrets.token_hex(24)
         container_port = port if runtime.shares_host_network else server.port
@@ -167,15 +149,15 @@ def run(
         spec.secret_env[server.secret_env] = secret
         spec.env[server.port_env] = str(container_port)
         url = server.url(port, secret)
-        health = f"http://127.0.0.1:{port}{server.health}"
+        probe = Probe(server.ready, server.ready_headers(secret))
     command = runtime.command(spec)
     if dry_run:  # the secrets as the engine gets them: in its environment, not its arguments
         show(command, runtime.secret_environment(spec))
         return
     err.print(f"[bold]{variant.name}[/] on {runtime.name}", highlight=False)
-    if server is None:
+    if server is None or probe is None or port is None:
         sys.exit(_batch(command, runtime, spec))
-    _serve(command, runtime, spec, url, health, timeout)
+    _serve(command, runtime, spec, url, port, probe, timeout)
 
 
 @contextmanager
@@ -227,14 +209,41 @@ def _ready(url: str) -> None:
                   soft_wrap=True)
 
 
-def _serve(command: list[str], runtime: Runtime, spec: ContainerSpec, url: str, health: str,
-           timeout: float) -> None:
+def _start_failure(runtime: Runtime, port: int, stderr: str) -> str:
+    """One line for an engine that could not start the server (its own output is several,
+    Podman's with systemd noise before the reason)."""
+    if "address already in use" in stderr:
+        return (f"port {port} is taken: {runtime.name} could not publish it (another program "
+                "bound it after gslab's check); choose another with --port")
+    lines = [line.strip() for line in stderr.splitlines()
+             if line.strip() and not line.startswith(("Run '", "time="))]
+    return f"{runtime.name} could not start it: {lines[-1] if lines else 'no reason given'}"
+
+
+def _serve(command: list[str], runtime: Runtime, spec: ContainerSpec, url: str, port: int,
+           probe: Probe, timeout: float) -> None:
+    """Start the server, print its URL once it is up and ours (readiness.py: where it
+    listens on the host port itself, a stranger on that port is refused before the token is
+    sent anywhere), and stop it with gslab."""
+    # where the server itself listens on the host port (no engine holds it), who listens
+    # there is checked before anything is sent
+    check_owner = runtime.shares_host_network
+    # where the engine publishes the port, it is ours once the container runs (the engine
+    # bound it then, or failed): nothing is sent to the port before
+    def engine_holds_port() -> bool:
+        return not runtime.stores_images or runtime.running(spec.name or "")
+
     if spec.detach and runtime.stores_images:  # the engine keeps it running
         started = subprocess.run(command, capture_output=True, text=True, check=False,
                                  env=runtime.process_env(spec))
         if started.returncode != 0:
-            raise GrayScottError(f"{runtime.name} could not start it: {started.stderr.strip()}")
-        wait_http(health, timeout)
+            raise GrayScottError(_start_failure(runtime, port, started.stderr))
+        try:
+            wait_ready(port, probe, timeout, check_owner=check_owner,
+                       is_running=lambda: runtime.running(spec.name or ""))
+        except GrayScottError:
+            runtime.stop(spec.name or "")  # no server left behind on a refused port
+            raise
         _ready(url)
         console.print(f"running as {spec.name}: gslab logs {spec.name}, "
                       f"gslab stop {spec.name}", highlight=False)
@@ -242,7 +251,10 @@ def _serve(command: list[str], runtime: Runtime, spec: ContainerSpec, url: str, 
     with _sigterm_as_ctrl_c():
         process = _start(command, runtime, spec)
         try:
-            wait_http(health, timeout, lambda: process.poll() is None)
+            wait_ready(port, probe, timeout, check_owner=check_owner,
+                       is_running=lambda: process.poll() is None,
+                       server_pids=runtime.server_processes(process),
+                       engine_holds_port=engine_holds_port)
             _ready(url)
             console.print("Ctrl-C stops it.")
             process.wait()

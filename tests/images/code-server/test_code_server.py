@@ -54,6 +54,19 @@ def test_password_from_the_environment(container: Container) -> None:
 
 
 @pytest.mark.runtimes("docker", "podman")
+def test_a_taken_port_stops_it_instead_of_moving(container: Container) -> None:
+    """Issue #22, attack 5: code-server has no port retries (Jupyter had 50): a second one
+    told the port of a running one exits, so what answers on the port gslab prints is never a
+    lab that moved away from it."""
+    with code_server(container, env={"PASSWORD": "x"}) as server:
+        second = server.runtime.exec_in(server.name, ["timeout", "45", "start-code-server"])
+        assert server.request("GET", "/healthz")[0] == 200  # the first one, untouched
+    output = second.stdout + second.stderr
+    assert second.returncode not in (0, 124), f"exit {second.returncode}:\n{output}"
+    assert "EADDRINUSE" in output, output
+
+
+@pytest.mark.runtimes("docker", "podman")
 def test_offline_flags_and_baked_extension(container: Container) -> None:
     with code_server(container, env={"PASSWORD": "x"}) as server:
         args = server.exec("ps", "-eo", "args")

@@ -57,6 +57,21 @@ def test_token_from_the_environment_and_never_empty(container: Container) -> Non
 
 
 @pytest.mark.runtimes("docker", "podman")
+def test_a_taken_port_stops_the_server_instead_of_moving(container: Container) -> None:
+    """Issue #22, attack 5: a second server told the port of a running one (as a server is
+    told a port another user already holds) exits; it never moves to the next free port,
+    where the launcher's URL would not lead and a squatter would get the student's token."""
+    with container.serve(8888, health="/api", read_only=True,
+                         env={"JUPYTER_TOKEN": "school-token"}) as server:
+        second = server.runtime.exec_in(server.name, ["timeout", "45", "start-jupyter"])
+        assert server.request("GET", "/api/status?token=school-token")[0] == 200  # untouched
+    output = second.stdout + second.stderr
+    assert "trying another port" not in output, output
+    assert second.returncode not in (0, 124), f"exit {second.returncode}:\n{output}"
+    assert "8888 is already in use" in output, output
+
+
+@pytest.mark.runtimes("docker", "podman")
 def test_code_server_opens_through_the_proxy(container: Container) -> None:
     with container.serve(8888, health="/api", user=ARBITRARY, read_only=True,
                          env={"JUPYTER_TOKEN": "t"}) as server:

@@ -1,0 +1,40 @@
+"""Issue #22, attack 3, the local runtime: while ``gslab run jupyter --runtime local`` serves,
+its token is in no command line of this machine (the engines' runs are in tests/launcher)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.argv_scan import argv_holding
+from tests.test_launcher_squatting import _await_line, _gslab, _stop, free_port
+
+
+def test_the_scan_finds_a_token_put_on_a_command_line() -> None:
+    """The scan can fail: a process given a token as an argument is found."""
+    planted = "0123abcd" * 6
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", planted]) as child:
+        try:
+            found = argv_holding(planted)
+        finally:
+            child.kill()
+    assert len(found) == 1 and found[0].startswith(f"{child.pid}: ")
+
+
+def test_the_local_labs_token_is_in_no_command_line(tmp_path: Path) -> None:
+    port = free_port()
+    gslab = _gslab("run", "jupyter", "--runtime", "local", "--port", str(port), "--workdir",
+                   str(tmp_path), "--timeout", "90")
+    try:
+        ready = _await_line(gslab.stdout, "The lab is ready", timeout=120)
+        token = re.search(r"\?token=([0-9a-f]{32,})", "".join(ready))
+        assert token, ready
+        found = argv_holding(token.group(1))
+    finally:
+        os.killpg(gslab.pid, signal.SIGTERM)
+        _stop(gslab, 60)
+    assert found == [], found
