@@ -599,7 +599,7 @@ def test_hub_network_policy_closes_metadata_and_private_ranges() -> None:
         assert egress_allows(policy, address, port, "UDP")
 
 
-def test_hub_internet_egress_keeps_private_ranges_closed() -> None:
+def test_hub_internet_egress_keeps_private_ranges_closed(tmp_path: Path) -> None:
     """LAB_EGRESS=internet adds egress-internet.yaml: the internet, but none of the ranges
     gslab keeps closed (the chart's own nonPrivateIPs leaves 100.64/10 and link-local open)."""
     internet = yaml.safe_load((HUB / "egress-internet.yaml").read_text())
@@ -610,7 +610,7 @@ def test_hub_internet_egress_keeps_private_ranges_closed() -> None:
     for address, port in CLOSED:
         assert not egress_allows(policy, address, port), (address, port)
     env = {**os.environ, "GSLAB_DRY_RUN": "1", "HTTPS": "offload", "LAB_EGRESS": "internet"}
-    helm = install(env).stdout
+    helm = install(env, tmp_path / "secrets.yaml").stdout
     assert f"--values {HUB / 'egress-internet.yaml'}" in helm
 
 
