@@ -15,8 +15,9 @@ templates (hub, proxy, culler, pre-puller DaemonSets) are not rendered, so cull 
 are checked as values only, and the user pods' NetworkPolicy is the chart's template
 rewritten in Python (``singleuser_network_policy``). KubeSpawner is given a kubeconfig whose
 API server is never contacted. The hub's authenticator is built from the values and the
-secrets install.sh writes, as the chart's jupyterhub_config.py does (hub.config, then
-hub.extraConfig), and run on a real in-memory hub database.
+secrets install.sh writes, as the chart's jupyterhub_config.py does (hub.loadRoles, hub.config,
+then hub.extraConfig), and run on a real in-memory hub database; JupyterHub's own start-up
+steps load the roles into a hub database (users, roles, services; no spawner, no proxy).
 """
 
 from __future__ import annotations
@@ -290,7 +291,8 @@ def helm_merge(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str,
 
 def z2jh_config(chart_values: dict[str, Any]) -> Any:
     """KubeSpawner configuration from Z2JH values, as the chart's jupyterhub_config.py maps
-    them (the keys in MAPPED_SINGLEUSER, scheduling.userPods.tolerations, hub.config)."""
+    them (the keys in MAPPED_SINGLEUSER, scheduling.userPods.tolerations, cull's role,
+    hub.loadRoles, hub.config, hub.extraConfig)."""
     from traitlets.config import Config
 
     chart_values = helm_merge(CHART_DEFAULTS, chart_values)
@@ -353,6 +355,19 @@ def z2jh_config(chart_values: dict[str, Any]) -> Any:
         mounts[f"{index}-{mount['name']}"] = mount
     ks.volumes = volumes
     ks.volume_mounts = mounts
+    # roles, as the chart loads them: the culler's own, then hub.loadRoles (a map of name to
+    # role, so a secrets file can add users to a role of values.yaml); hub.services: none
+    c.JupyterHub.services = []
+    c.JupyterHub.load_roles = []
+    if chart_values.get("cull", {}).get("enabled"):
+        c.JupyterHub.services.append({"name": "jupyterhub-idle-culler",
+                                      "command": ["python3", "-m", "jupyterhub_idle_culler"]})
+        c.JupyterHub.load_roles.append({
+            "name": "jupyterhub-idle-culler", "services": ["jupyterhub-idle-culler"],
+            "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]})
+    assert not chart_values.get("hub", {}).get("services"), "hub.services is not mapped yet"
+    for key, role in chart_values.get("hub", {}).get("loadRoles", {}).items():
+        c.JupyterHub.load_roles.append({"name": key, **role})
     for section, settings in chart_values.get("hub", {}).get("config", {}).items():
         c[section].update(settings)  # hub.config is passed through as traitlets config
     for _, snippet in sorted(chart_values.get("hub", {}).get("extraConfig", {}).items()):
@@ -556,8 +571,11 @@ def test_install_script_makes_private_passwords_the_hub_accepts(tmp_path: Path) 
     assert again.returncode == 0 and secrets_file.read_text() == made  # kept, not remade
     # the authenticator the values choose takes these settings (and logs the teacher in:
     # test_nobody_signs_up_as_a_teacher)
-    config = z2jh_config(helm_merge(values(), yaml.safe_load(made)))
-    assert config.Authenticator.admin_users == ["admin"]
+    secrets = yaml.safe_load(made)
+    config = z2jh_config(helm_merge(values(), secrets))
+    assert "admin_users" not in config.Authenticator  # JupyterHub makes those admins
+    assert set(config.TeacherReservedNativeAuthenticator.teachers) == {"admin"}
+    assert secrets["hub"]["loadRoles"]["teacher"]["users"] == ["admin"]  # next to the names
     assert len(config.TeacherReservedNativeAuthenticator.admin_password) >= 32
     ignored = subprocess.run(["git", "check-ignore", "-q", str(HUB / "secrets.yaml")], cwd=ROOT,
                              check=False)
@@ -599,7 +617,7 @@ def test_hub_network_policy_closes_metadata_and_private_ranges() -> None:
         assert egress_allows(policy, address, port, "UDP")
 
 
-def test_hub_internet_egress_keeps_private_ranges_closed() -> None:
+def test_hub_internet_egress_keeps_private_ranges_closed(tmp_path: Path) -> None:
     """LAB_EGRESS=internet adds egress-internet.yaml: the internet, but none of the ranges
     gslab keeps closed (the chart's own nonPrivateIPs leaves 100.64/10 and link-local open)."""
     internet = yaml.safe_load((HUB / "egress-internet.yaml").read_text())
@@ -610,7 +628,7 @@ def test_hub_internet_egress_keeps_private_ranges_closed() -> None:
     for address, port in CLOSED:
         assert not egress_allows(policy, address, port), (address, port)
     env = {**os.environ, "GSLAB_DRY_RUN": "1", "HTTPS": "offload", "LAB_EGRESS": "internet"}
-    helm = install(env).stdout
+    helm = install(env, tmp_path / "secrets.yaml").stdout
     assert f"--values {HUB / 'egress-internet.yaml'}" in helm
 
 
@@ -668,17 +686,24 @@ def test_install_refuses_plain_http_unless_named(tmp_path: Path, choice: dict[st
     assert plain.returncode == 0 and "plain HTTP" in plain.stderr
 
 
-def hub_authenticator(tmp_path: Path) -> Any:
-    """The authenticator the hub runs with our values and the secrets install.sh writes,
-    built as the chart's jupyterhub_config.py does (hub.config, then hub.extraConfig), on a
-    real (in-memory) hub database."""
-    from jupyterhub import orm
-    from jupyterhub.app import JupyterHub
-
+def installed_secrets(tmp_path: Path) -> dict[str, Any]:
+    """The secrets file install.sh writes at its first run."""
     secrets_file = tmp_path / "secrets.yaml"
     made = install({**os.environ, "GSLAB_DRY_RUN": "1", "HTTPS": "offload"}, secrets_file)
     assert made.returncode == 0, made.stderr
-    config = z2jh_config(helm_merge(values(), yaml.safe_load(secrets_file.read_text())))
+    return dict(yaml.safe_load(secrets_file.read_text()))
+
+
+def hub_authenticator(tmp_path: Path, secrets: dict[str, Any] | None = None) -> Any:
+    """The authenticator the hub runs with our values and the secrets install.sh writes
+    (or ``secrets``), built as the chart's jupyterhub_config.py does (hub.config, then
+    hub.extraConfig), on a real (in-memory) hub database."""
+    from jupyterhub import orm
+    from jupyterhub.app import JupyterHub
+
+    if secrets is None:
+        secrets = installed_secrets(tmp_path)
+    config = z2jh_config(helm_merge(values(), secrets))
     authenticator_class = JupyterHub(config=config).authenticator_class  # entry points too
     db = orm.new_session_factory("sqlite://")()
     return authenticator_class(config=config, _deprecated_db_session=db)
@@ -698,7 +723,8 @@ def test_a_participant_cannot_log_in_as_another(tmp_path: Path) -> None:
     else:
         known = authenticator.user_password  # the course password, given to everyone
     assert asyncio.run(login(None, {"username": "ada", "password": known}))["name"] == "ada"
-    for other in ("bob", *sorted(authenticator.admin_users)):
+    for other in ("bob", *sorted(getattr(authenticator, "teachers", ())),
+                  *sorted(authenticator.admin_users)):
         assert asyncio.run(login(None, {"username": other, "password": known})) is None, other
 
 
@@ -708,7 +734,7 @@ def test_nobody_signs_up_as_a_teacher(tmp_path: Path) -> None:
     teacher would be admin. Here the teachers' names cannot be signed up; they log in with
     the admin password install.sh wrote (24 random bytes) and nothing else."""
     authenticator = hub_authenticator(tmp_path)
-    (teacher,) = authenticator.admin_users
+    (teacher,) = authenticator.teachers
     assert not authenticator.create_user(teacher, "squatter-password-2026")
     login = authenticator.get_authenticated_user
     assert asyncio.run(login(None, {"username": teacher,
@@ -716,4 +742,151 @@ def test_nobody_signs_up_as_a_teacher(tmp_path: Path) -> None:
     secret = authenticator.admin_password
     assert len(secret) >= 32
     user = asyncio.run(login(None, {"username": teacher, "password": secret}))
-    assert user["name"] == teacher and user["admin"] is True
+    # a teacher, not a JupyterHub admin: test_teachers_are_not_jupyterhub_admins
+    assert (user["name"], user["admin"]) == (teacher, False)
+
+
+# --- teachers are not JupyterHub admins (issue #22, "beyond the list") ---------------------
+# The hub and every lab share one origin: a page a student's server sends, opened by a teacher
+# who may access every server (`access:servers`, JupyterHub's admin role), runs with the
+# teacher's cookies and can make the student an admin through the hub's API. The one-machine
+# hub's answer (compose/hub/gslab_hub.py, TEACHER_SCOPES), here in Z2JH values.
+
+def compose_teacher_scopes() -> list[str]:
+    """compose/hub/gslab_hub.py's TEACHER_SCOPES, read from its source (importing it needs
+    the hub image's docker and dockerspawner)."""
+    import ast
+
+    tree = ast.parse((ROOT / "compose/hub/gslab_hub.py").read_text())
+    (value,) = [node.value for node in tree.body if isinstance(node, ast.Assign) and any(
+        isinstance(target, ast.Name) and target.id == "TEACHER_SCOPES" for target in node.targets)]
+    return list(ast.literal_eval(value))
+
+
+def started_hub(config: Any, database: Path) -> Any:
+    """JupyterHub's own start-up steps that load users, roles and services into
+    ``database`` (a file, so a second start finds what the first left)."""
+    from jupyterhub.app import JupyterHub
+
+    async def start() -> Any:
+        hub = JupyterHub(config=config, db_url=f"sqlite:///{database}")
+        hub.init_db()
+        hub.init_hub()
+        await hub.init_role_creation()
+        await hub.init_users()
+        await hub.init_groups()
+        hub.init_services()
+        await hub.init_role_assignment()
+        return hub
+
+    return asyncio.run(start())
+
+
+def expanded_scopes(hub: Any, name: str) -> set[str]:
+    from jupyterhub import orm, scopes
+
+    user = orm.User.find(hub.db, name)
+    assert user is not None, name
+    return set(scopes.get_scopes_for(user))
+
+
+def test_teacher_scopes_are_the_one_machine_hubs() -> None:
+    """One fact in two files that cannot be one (a Helm values file, the compose hub's
+    Python): the teacher role's scopes."""
+    assert values()["hub"]["loadRoles"]["teacher"]["scopes"] == compose_teacher_scopes()
+    assert "access:servers" not in compose_teacher_scopes()
+
+
+@pytest.mark.usefixtures("kube_api_never_contacted")
+def test_teachers_are_not_jupyterhub_admins(tmp_path: Path) -> None:
+    """The hub started with our values and install.sh's secrets: the teacher keeps the class
+    (the admin page, approving sign-ups: NativeAuthenticator's /hub/authorize needs
+    admin:users; starting and stopping servers) but opens no server but her own; nobody holds
+    JupyterHub's admin role."""
+    from jupyterhub import orm
+
+    teacher = "admin"  # the name install.sh writes (test_install_script_makes_private_...)
+    config = z2jh_config(helm_merge(values(), installed_secrets(tmp_path)))
+    hub = started_hub(config, tmp_path / "jupyterhub.sqlite")
+    have = expanded_scopes(hub, teacher)
+    # no access to another's server, nor the shares and tokens that lead to it
+    for scope in ("access:servers", "shares", "tokens", "users:shares"):
+        leaks = {s for s in have if s.split("!")[0] == scope and s != f"{scope}!user={teacher}"}
+        assert not leaks, (scope, leaks)
+    assert {"admin-ui", "admin:users", "admin:servers", "admin:groups"} <= have
+    user = orm.User.find(hub.db, teacher)
+    assert user is not None and user.admin is False
+    assert "teacher" in {role.name for role in user.roles}
+    admin = orm.Role.find(hub.db, "admin")
+    assert admin is not None and admin.users == [] and admin.services == []
+    culler = orm.Role.find(hub.db, "jupyterhub-idle-culler")  # the chart's, still loaded
+    assert culler is not None and [s.name for s in culler.services] == ["jupyterhub-idle-culler"]
+
+
+@pytest.mark.usefixtures("kube_api_never_contacted")
+def test_a_teacher_who_was_admin_on_an_older_hub_is_demoted(tmp_path: Path) -> None:
+    """The database outlives upgrades: a hub installed by the previous install.sh
+    (admin_users) left its teacher an admin there; the next start takes it back."""
+    from jupyterhub import orm
+    from traitlets.config import Config
+
+    database = tmp_path / "jupyterhub.sqlite"
+    older = Config()
+    older.JupyterHub.authenticator_class = "native"
+    older.Authenticator.admin_users = {"admin"}
+    first = started_hub(older, database)
+    assert orm.User.find(first.db, "admin").admin is True
+    first.db.close()
+    config = z2jh_config(helm_merge(values(), installed_secrets(tmp_path)))
+    hub = started_hub(config, database)
+    assert orm.User.find(hub.db, "admin").admin is False
+    assert "access:servers" not in expanded_scopes(hub, "admin")
+
+
+def test_install_refuses_an_older_secrets_file_that_makes_teachers_admins(
+        tmp_path: Path) -> None:
+    """secrets.yaml is kept across runs: one written by the previous install.sh names the
+    teachers in admin_users, which JupyterHub would make admins again."""
+    older = tmp_path / "secrets.yaml"
+    older.write_text("hub:\n  config:\n    Authenticator:\n      admin_users: [admin]\n"
+                     "    TeacherReservedNativeAuthenticator:\n"
+                     f"      admin_password: \"{'x' * 48}\"\n")
+    result = install({**os.environ, "GSLAB_DRY_RUN": "1", "HTTPS": "offload"}, older)
+    assert result.returncode == 2, result.stdout
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "admin_users" in errors[0], result.stderr
+    assert "helm upgrade" not in result.stdout
+
+
+@pytest.mark.usefixtures("kube_api_never_contacted")
+@pytest.mark.parametrize("named_in", ["authenticator", "role"])
+def test_a_teacher_named_in_one_place_only_is_reserved_and_a_teacher(
+        tmp_path: Path, named_in: str) -> None:
+    """A site adding a teacher to one of the two lists in secrets.yaml (the authenticator's
+    `teachers`, the teacher role's users) and not the other: her name is still reserved from
+    sign-up (else a student signs up as her, and a teacher approving "her" account gives the
+    student the teacher role) and she is still a teacher."""
+    secrets = installed_secrets(tmp_path)
+    if named_in == "authenticator":
+        secrets["hub"]["config"]["TeacherReservedNativeAuthenticator"]["teachers"].append("Prof")
+    else:
+        secrets["hub"]["loadRoles"]["teacher"]["users"].append("Prof")
+    authenticator = hub_authenticator(tmp_path, secrets)
+    # the name as she types it or as the hub normalises it (lower case)
+    for name in ("prof", "Prof"):
+        assert not authenticator.create_user(name, "squatter-password-2026"), name
+    config = z2jh_config(helm_merge(values(), secrets))
+    (role,) = [r for r in config.JupyterHub.load_roles if r["name"] == "teacher"]
+    assert "Prof" in role["users"]  # JupyterHub normalises role users itself
+
+
+@pytest.mark.usefixtures("kube_api_never_contacted")
+def test_the_hub_refuses_admin_users_beside_reserved_teachers(tmp_path: Path) -> None:
+    """The same older secrets given to helm by hand (install.sh refuses them): the hub's
+    configuration stops with one line instead of making the teachers admins."""
+    secrets = installed_secrets(tmp_path)
+    secrets["hub"]["config"]["Authenticator"] = {"admin_users": ["admin"]}
+    with pytest.raises(SystemExit) as stopped:
+        z2jh_config(helm_merge(values(), secrets))
+    (line,) = str(stopped.value).splitlines()
+    assert line.startswith("error: Authenticator.admin_users makes the teachers"), line

@@ -11,7 +11,8 @@
 # LAB_EGRESS: none (default: the labs reach the hub and DNS only) or internet (still never
 # the cloud metadata service or private ranges: egress-internet.yaml).
 # The first run writes secrets.yaml next to values.yaml (mode 600, never committed): the
-# teachers' names (admin_users) and their random password. Later runs reuse it.
+# teachers' names (`teachers`, and the users of the role `teacher`) and their random password.
+# Later runs reuse it; one of an older install.sh (admin_users) is refused.
 # Settings: RELEASE (gslab), NAMESPACE (gslab), SECRETS (the secrets file).
 set -euo pipefail
 
@@ -66,18 +67,27 @@ if [ ! -e "$secrets" ]; then
     (
         umask 077
         cat >"$secrets" <<EOF
-# Made by install.sh; keep it out of version control. The teachers (admin_users) log
-# in with admin_password and approve the participants' sign-ups at /hub/authorize; nobody
-# can sign up under a teacher's name. Rename or add teachers here, then rerun install.sh.
+# Made by install.sh; keep it out of version control. The teachers log in with
+# admin_password and approve the participants' sign-ups at /hub/authorize; nobody can sign
+# up under a teacher's name. They are not JupyterHub admins: the role teacher (values.yaml)
+# opens no participant's server to their browser. Rename or add teachers in both lists
+# (teachers, the role's users), then rerun install.sh.
 hub:
   config:
-    Authenticator:
-      admin_users: [admin]
     TeacherReservedNativeAuthenticator:
+      teachers: [admin]
       admin_password: "$(random_password 24)"
+  loadRoles:
+    teacher:
+      users: [admin]
 EOF
     )
     echo "wrote $secrets (the passwords are in it)"
+fi
+# An older install.sh named the teachers in admin_users: JupyterHub would make them admins
+# again at every start, with every participant's server open to their browser.
+if grep -Eq '^[[:space:]]*admin_users:' "$secrets"; then
+    die "$secrets names admin_users, which makes the teachers JupyterHub admins: move the names to TeacherReservedNativeAuthenticator.teachers and hub.loadRoles.teacher.users (k8s/README.md), or remove the file to have a new one written"
 fi
 
 run() {
