@@ -100,13 +100,13 @@ def socket_inodes(pids: set[int]) -> set[int]:
     return inodes
 
 
-def stranger_on(port: int, server_pids: Callable[[], set[int]] | None) -> str | None:
-    """Who, not us, listens on ``port``; None when nobody does or only we do.
+def stranger_among(found: list[Listener],
+                   server_pids: Callable[[], set[int]] | None) -> str | None:
+    """Who, not us, is among the listeners ``found``; None when none is or only we are.
 
     Our UID is required of every listener; with ``server_pids`` (the processes of the
     server gslab started) each listener must also be one of their sockets, so that even a
     program of the same user that got there first is not taken for the lab."""
-    found = listeners(port)
     others = [entry for entry in found if entry.uid != os.getuid()]
     if others:
         return f"uid {others[0].uid}"
@@ -151,11 +151,15 @@ def wait_ready(port: int, probe: Probe, timeout: float, *,
     once the server (or container) ended."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        who = stranger_on(port, server_pids) if check_owner else None
+        # One look at the listeners decides both: a stranger, or ours alone (two looks let a
+        # squatter bind in between and receive the secret: seen on a clean CI-like run).
+        # Once our server holds 127.0.0.1:port, no other socket can bind it.
+        found = listeners(port) if check_owner else []
+        who = stranger_among(found, server_pids) if check_owner else None
         if who is not None:
             raise PortTaken(f"port {port} is taken by {who}: the lab was not started and its "
                             "secret was not sent there; choose another with --port")
-        ours = bool(listeners(port)) if check_owner else (
+        ours = bool(found) if check_owner else (
             engine_holds_port is None or engine_holds_port())
         up = ours and _answers(port, probe)
         if is_running is not None and not is_running():
