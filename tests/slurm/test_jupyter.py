@@ -20,10 +20,11 @@ OPTIONS = "-c 1 --mem=2G"
 
 def http_code(cluster: Cluster, url: str, token: str | None = None) -> str:
     """The HTTP status of ``url`` fetched on the node (where the tunnel ends): 000 = no server.
-    The token goes to curl on its stdin (-H @-): on the node's command lines it is anyone's."""
-    header = f"Authorization: token {token}\n" if token else ""
-    return cluster.run(f"curl -s -o /dev/null -w '%{{http_code}}' -H @- '{url}'",
-                       check=False, stdin=header).stdout.strip()
+    The URL (it may hold a token) and the token go to curl as a config on its stdin: on the
+    node's command lines they would be anyone's."""
+    config = f'url = "{url}"\n' + (f'header = "Authorization: token {token}"\n' if token else "")
+    return cluster.run("curl -s -o /dev/null -w '%{http_code}' -K -", check=False,
+                       stdin=config).stdout.strip()
 
 
 def wait_for_server(cluster: Cluster, job: Job) -> tuple[str, str]:
