@@ -9,6 +9,7 @@ hub job or an sbatch Jupyter job shows on the node's command lines while they st
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import json
 import re
@@ -212,7 +213,7 @@ def browser(hub: Hub, password: str) -> tuple[urllib.request.OpenerDirector,
     form = urllib.parse.urlencode({"username": "student", "password": password,
                                    "_xsrf": xsrf}).encode()
     with opener.open(hub.base + "/hub/login", data=form, timeout=30) as home:
-        assert home.url.endswith("/hub/home") or "/user/student" in home.url, home.url
+        assert "/hub/login" not in home.url, home.url  # logged in: sent on, not back
     return opener, jar
 
 
@@ -325,3 +326,93 @@ def test_no_secret_of_a_hub_job_or_an_sbatch_lab_in_any_command_line(
     leaks = [f"{name} in: {argv.replace(value, '<' + name + '>')}"
              for value, name in found.items() for argv in argvs if value in argv]
     assert not leaks, "\n".join(leaks)
+
+
+#: mallory, another user of the node, reads the new hub job's log (0644 in a 0755 home, as
+#: by default) for the port it picked and binds that port first (IPv4), answering every
+#: request with a 200 (what the hub's readiness check wants) and recording what it is sent,
+#: until the file named by its argument exists; then prints that as JSON.
+LOG_WATCHER = r"""
+import glob, json, os, re, socket, sys, time
+stop = sys.argv[1]
+old = set(glob.glob("/home/student/gray-scott-hub-*.log"))
+listener, received = None, []
+print("watching", flush=True)
+while not os.path.exists(stop):
+    if listener is None:
+        for log in set(glob.glob("/home/student/gray-scott-hub-*.log")) - old:
+            found = re.search(r", port (\d+),", open(log).read())
+            if found:
+                listener = socket.socket()
+                try:
+                    listener.bind(("0.0.0.0", int(found[1])))
+                except OSError as error:  # the job's server was first
+                    received.append(f"not bound {found[1]}: {error}")
+                    listener = None
+                    old.add(log)
+                    continue
+                listener.listen(16)
+                listener.settimeout(0.2)
+                received.append(f"bound {found[1]}")
+        time.sleep(0.05)
+        continue
+    try:
+        connection, _ = listener.accept()
+    except TimeoutError:
+        continue
+    connection.settimeout(2)
+    try:
+        received.append(connection.recv(65536).decode(errors="replace"))
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+    except OSError:
+        pass
+    connection.close()
+print(json.dumps(received))
+"""
+
+
+def test_a_squatted_hub_job_port_is_never_handed_to_the_hub(cluster: Cluster, hub: Hub) -> None:
+    """mallory binds the port a hub job picked (read from its log) before its server does:
+    the job must not tell the hub that port, so the proxy never sends the student's requests
+    (their cookies) to mallory; the job fails instead, its log naming the port. (The hub
+    itself only gives up at its start_timeout: batchspawner waits for a port without looking
+    at the job; the test stops the spawn once the job has failed.)"""
+    stop_file = "/tmp/hub-squatter.stop"
+    cluster.run(f"rm -f {stop_file}", root=True)
+    squatter = subprocess.Popen(["bash", str(CLUSTER), "root", "runuser", "-u", "mallory", "--",
+                                 "python3", "-c", LOG_WATCHER, stop_file],
+                                stdout=subprocess.PIPE, text=True)
+    assert squatter.stdout is not None and squatter.stdout.readline() == "watching\n"
+    try:
+        opener, _ = browser(hub, set_password(cluster))
+        spawn(hub)
+        deadline = time.monotonic() + 180
+        while True:
+            _, user = hub.request("GET", "/hub/api/users/student")
+            server = user["servers"].get("", {})
+            if server.get("ready"):  # the hub took the squatted port: the student goes there
+                with contextlib.suppress(OSError):
+                    opener.open(hub.base + "/user/student/lab", timeout=30).close()
+                break
+            if not server.get("pending") or "error: port" in newest_hub_log(cluster):
+                break
+            assert time.monotonic() < deadline, user
+            time.sleep(1)
+    finally:
+        cluster.run(f"touch {stop_file}", root=True)
+        out = squatter.communicate(timeout=30)[0]
+        stop(cluster, hub)
+    received = json.loads(out.splitlines()[-1])
+    assert received and received[0].startswith("bound "), received
+    port = received[0].split()[1]
+    assert received == [f"bound {port}"], received  # no request at all: no cookie, no token
+    assert not server.get("ready"), user
+    log = newest_hub_log(cluster)
+    errors = [line for line in log.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and f"port {port} " in errors[0], log
+    hub_log = cluster.run("cat /var/log/slurm/hub.log", root=True).stdout
+    assert f"started at gslab-node:{port}" not in hub_log
+
+
+def newest_hub_log(cluster: Cluster) -> str:
+    return cluster.run("cat $(ls -t gray-scott-hub-*.log | head -1)").stdout
