@@ -90,7 +90,7 @@ typecheck: $(VENV)/.test-deps ## mypy
 	$(BIN)/mypy
 	$(BIN)/mypy compose/hub/gslab_hub.py compose/hub/gslab_tls.py compose/hub/jupyterhub_config.py \
 		compose/hub/classroom.py
-	$(BIN)/mypy hpc/hub/gslab_slurm.py hpc/hub/jupyterhub_config.py
+	$(BIN)/mypy hpc/hub/gslab_slurm.py hpc/hub/hub_tls.py hpc/hub/jupyterhub_config.py
 
 pytest: $(VENV)/.test-deps ## pytest (GRAYSCOTT_REQUIRE_BACKENDS=a,b makes those mandatory)
 	$(BIN)/grayscott backends

@@ -11,23 +11,39 @@ GSLAB_SIF_DIR (where the .sif files are; required), GSLAB_HUB_PARTITION and
 GSLAB_HUB_GPU_PARTITION, GSLAB_HUB_CPUS, GSLAB_HUB_MEMORY, GSLAB_HUB_RUNTIME,
 GSLAB_HUB_CONNECT_IP (the address compute nodes reach the hub at; default: this host's name),
 GSLAB_HUB_SERVICE_TOKEN (an admin token for automation, e.g. tests; none by default).
+
+HTTPS: GSLAB_HUB_SSL_CERT and GSLAB_HUB_SSL_KEY (PEM files; the hub then listens on
+https://0.0.0.0:8000, or GSLAB_HUB_URL=https://...). Users type their cluster password into
+the login page, so the hub refuses to start with PAM on plain HTTP on any address but
+loopback, unless GSLAB_HUB_ALLOW_HTTP=yes says that a TLS-terminating proxy sits in front
+(see hub_tls.py).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gslab_slurm import profiles
+from hub_tls import TlsRefused, is_pam, tls_settings
 
 c = get_config()  # type: ignore[name-defined]  # noqa: F821 - JupyterHub's config loader
 
+
+def refuse(message: str) -> NoReturn:
+    """A setting the hub cannot start with: one line, exit 2 (before JupyterHub logs anything)."""
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
 sif_dir = os.environ.get("GSLAB_SIF_DIR", "")
 if not sif_dir or not Path(sif_dir).is_dir():
-    sys.exit(f"error: GSLAB_SIF_DIR={sif_dir!r} is not a directory of .sif files (see hpc/README.md)")
+    refuse(f"GSLAB_SIF_DIR={sif_dir!r} is not a directory of .sif files (see hpc/README.md)")
 
 c.JupyterHub.spawner_class = "wrapspawner.ProfilesSpawner"
 c.ProfilesSpawner.profiles = profiles(
@@ -43,10 +59,25 @@ c.Spawner.http_timeout = 120
 # the hub's API must be reachable from the compute nodes (the job tells it its port)
 c.JupyterHub.hub_ip = "0.0.0.0"
 c.JupyterHub.hub_connect_ip = os.environ.get("GSLAB_HUB_CONNECT_IP", socket.gethostname())
-c.JupyterHub.bind_url = os.environ.get("GSLAB_HUB_URL", "http://0.0.0.0:8000")
 
 # cluster accounts (PAM, JupyterHub's default); every account of the login node may log in
 c.Authenticator.allow_all = True
+
+# the login page takes cluster passwords: HTTPS, or an explicit word that something else
+# does TLS (checked after the authenticator is chosen: a site may set another one above)
+try:
+    tls = tls_settings(os.environ, pam=is_pam(c.JupyterHub.get("authenticator_class", "pam")))
+except TlsRefused as refused:
+    refuse(str(refused))
+c.JupyterHub.bind_url = tls.bind_url
+if tls.cert:
+    c.JupyterHub.ssl_cert, c.JupyterHub.ssl_key = tls.cert, tls.key
+if tls.browser_sees_https:
+    # every cookie Secure, not only those JupyterHub marks so by itself (its _xsrf is not):
+    # the hub's, and the lab's (JupyterHub hands its cookie_options to the servers it spawns,
+    # but wrapspawner's child spawner does not get them: said in the environment instead)
+    c.JupyterHub.tornado_settings = {"cookie_options": {"secure": True}}
+    c.Spawner.environment = {"JUPYTERHUB_COOKIE_OPTIONS": json.dumps({"secure": True})}
 
 token = os.environ.get("GSLAB_HUB_SERVICE_TOKEN")
 if token:

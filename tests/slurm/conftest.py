@@ -27,6 +27,8 @@ STATE = Path(os.environ.get("GSLAB_SLURM_DIR", "/tmp/gslab-slurm"))
 FINAL = ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL")
 #: The student's uid on the node (scripts/slurm/Dockerfile).
 STUDENT_UID = 12345
+#: Another ordinary user of the same node, who squats ports (scripts/slurm/Dockerfile).
+MALLORY_UID = 12346
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,12 @@ class Cluster:
         self.home = STATE / "home" / "student"
 
     def run(self, command: str, *, root: bool = False, timeout: float = 60,
-            check: bool = True) -> subprocess.CompletedProcess[str]:
-        """``command`` (bash) on the node; as the student unless ``root``."""
+            check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        """``command`` (bash) on the node; as the student unless ``root``; ``stdin``: what it
+        reads (the way to hand it a secret: never in a command line)"""
         result = subprocess.run(["bash", str(CLUSTER), "root" if root else "exec", "bash", "-c",
                                  command], capture_output=True, text=True, timeout=timeout,
-                                check=False)
+                                check=False, input=stdin)
         if check and result.returncode != 0:
             raise AssertionError(f"{command!r} on the node: exit {result.returncode}\n"
                                  f"{result.stdout}{result.stderr}")
