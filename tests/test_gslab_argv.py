@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.argv_scan import argv_holding
@@ -19,7 +20,10 @@ def test_the_scan_finds_a_token_put_on_a_command_line() -> None:
     planted = "0123abcd" * 6
     with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", planted]) as child:
         try:
-            found = argv_holding(planted)
+            # until the child has exec'd (before, its command line is still this process's)
+            deadline = time.monotonic() + 10
+            while not (found := argv_holding(planted)) and time.monotonic() < deadline:
+                time.sleep(0.05)
         finally:
             child.kill()
     assert len(found) == 1 and found[0].startswith(f"{child.pid}: ")
