@@ -335,12 +335,22 @@ def test_no_secret_of_a_hub_job_or_an_sbatch_lab_in_any_command_line(
 LOG_WATCHER = r"""
 import glob, json, os, re, socket, sys, time
 stop = sys.argv[1]
-old = set(glob.glob("/home/student/gray-scott-hub-*.log"))
+def logs():  # by name and mtime: a new cluster numbers its jobs from 1 again, same file names
+    found = {}
+    for path in glob.glob("/home/student/gray-scott-hub-*.log"):
+        try:
+            found[path] = os.stat(path).st_mtime_ns
+        except OSError:
+            pass
+    return found
+old = logs()
 listener, received = None, []
 print("watching", flush=True)
 while not os.path.exists(stop):
     if listener is None:
-        for log in set(glob.glob("/home/student/gray-scott-hub-*.log")) - old:
+        for log, mtime in logs().items():
+            if old.get(log) == mtime:
+                continue
             found = re.search(r", port (\d+),", open(log).read())
             if found:
                 listener = socket.socket()
@@ -349,7 +359,7 @@ while not os.path.exists(stop):
                 except OSError as error:  # the job's server was first
                     received.append(f"not bound {found[1]}: {error}")
                     listener = None
-                    old.add(log)
+                    old[log] = mtime
                     continue
                 listener.listen(16)
                 listener.settimeout(0.2)
