@@ -8,12 +8,18 @@ be seen on a v1 host, and the reverse).
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 
+import h5py
 import pytest
 
 from grayscott import backends, capacity, model
+from tests.conftest import run_cli
 
 #: Backends whose arrays are NumPy's, so that tracemalloc sees every byte they allocate.
 HOST_NUMPY_BACKENDS = ("numpy", "numpy-generic", "numba", "numba-parallel", "numba-blocked",
@@ -115,3 +121,108 @@ def test_cgroup_v1_unlimited(tmp_path: Path) -> None:
     self_cgroup = tmp_path / "self-cgroup"
     self_cgroup.write_text("4:memory:/\n")
     assert capacity.cgroup_room(self_cgroup, tmp_path) is None
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """A real file system of 8 MiB, unmounted afterwards."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root; a stand-in for a small file system would "
+                    "not test what statvfs says about a real one")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(folder)],
+                             capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"mount -t tmpfs refused here: {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def used_bytes(folder: Path) -> int:
+    size = os.statvfs(folder)
+    return (size.f_blocks - size.f_bfree) * size.f_frsize
+
+
+def test_a_grid_far_larger_than_memory_is_refused_before_any_allocation(tmp_path: Path) -> None:
+    """The issue's own example: a numpy _ArrayMemoryError traceback before."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grayscott", "run", "-b", "numpy", "-r", "100000", "-c", "100000",
+         "-n", "1", "-s", "1", "-o", "x.h5"], cwd=tmp_path, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"})
+    stdout, stderr = proc.communicate(timeout=120)
+    line = one_error_line(subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr))
+    assert "memory" in line and "GiB" in line, line
+    assert "MemAvailable" in line or "cgroup" in line, line  # which limit it was
+    assert "smaller grid" in line and "--force-size" in line, line
+    assert not (tmp_path / "x.h5").exists()
+
+
+def test_bench_refuses_such_a_grid_too(tmp_path: Path) -> None:
+    line = one_error_line(run_cli("bench", "-b", "numpy", "-r", "100000", "-c", "100000",
+                                  "--no-save", cwd=tmp_path))
+    assert "memory" in line and "--force-size" in line, line
+
+
+def test_a_run_larger_than_a_small_tmpfs_is_refused_before_any_write(small_tmpfs: Path) -> None:
+    out = small_tmpfs / "x.h5"
+    before = used_bytes(small_tmpfs)
+    line = one_error_line(run_cli("run", "-b", "numpy", "-r", "256", "-c", "256", "-n", "64",
+                                  "-s", "1", "-o", str(out)))
+    assert not out.exists(), line
+    assert used_bytes(small_tmpfs) == before
+    # both numbers: the frames' 16 MiB and the file's metadata, the file system's 8 MiB
+    assert "need 17.0 MiB on disk" in line and "8.0 MiB free" in line, line
+    assert str(small_tmpfs) in line, line
+    for way_out in ("fewer frames (-n)", "smaller grid", "another folder (-o)"):
+        assert way_out in line, line
+
+
+def test_bench_full_refuses_a_scratch_folder_too_small(small_tmpfs: Path, tmp_path: Path) -> None:
+    line = one_error_line(run_cli("bench-full", "-b", "numpy", "-r", "256", "-c", "256",
+                                  "-n", "64", "-s", "1", "--scratch", str(small_tmpfs),
+                                  "--no-save", cwd=tmp_path))
+    assert "8.0 MiB free" in line and "--scratch" in line, line
+
+
+def test_a_run_that_fits_still_runs_and_writes_its_file(small_tmpfs: Path) -> None:
+    out = small_tmpfs / "fits.h5"
+    params = model.Params(rows=256, cols=256)
+    result = run_cli("run", "-b", "numpy", "-r", "256", "-c", "256", "-n", "16", "-s", "2",
+                     "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    with h5py.File(out, "r") as f:
+        assert f["matrix"].shape == (16, 256, 256) and bool(f.attrs["completed"])
+    # the estimate is not below what the file really takes
+    assert out.stat().st_blocks * 512 <= capacity.output_bytes(params, 16)
+
+
+def test_force_size_lets_a_run_past_the_disk_estimate(small_tmpfs: Path) -> None:
+    """The override named in the message: the run starts, and the full disk then stops it
+    as before (one line, the frames done kept)."""
+    out = small_tmpfs / "forced.h5"
+    result = run_cli("run", "-b", "numpy", "-r", "256", "-c", "256", "-n", "64", "-s", "1",
+                     "-o", str(out), "--force-size")
+    line = one_error_line(result)
+    assert line.startswith(f"error: no space left for {out}"), line
+    with h5py.File(out, "r") as f:
+        assert 0 < f.attrs["frames_written"] < 64
+
+
+def test_overwriting_counts_the_old_files_room(small_tmpfs: Path) -> None:
+    """--force on an existing run: its blocks come back, so a run of its size fits again."""
+    out = small_tmpfs / "again.h5"
+    args = ("run", "-b", "numpy", "-r", "256", "-c", "256", "-n", "20", "-s", "1", "-o", str(out))
+    assert run_cli(*args).returncode == 0
+    second = run_cli(*args, "--force")
+    assert second.returncode == 0, second.stderr
