@@ -9,6 +9,7 @@ be seen on a v1 host, and the reverse).
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import tracemalloc
@@ -226,3 +227,30 @@ def test_overwriting_counts_the_old_files_room(small_tmpfs: Path) -> None:
     assert run_cli(*args).returncode == 0
     second = run_cli(*args, "--force")
     assert second.returncode == 0, second.stderr
+
+
+def test_gslab_run_warns_of_a_nearly_full_work_directory(small_tmpfs: Path) -> None:
+    """Before a server starts: one warning line with the numbers (the lab still starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grayscott.launcher", "run", "jupyter", "--runtime", "local",
+         "--port", str(port), "--workdir", str(small_tmpfs)], stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "COLUMNS": "200"})
+    output = ""
+    try:
+        assert proc.stdout is not None
+        while "The lab is ready" not in output:
+            line = proc.stdout.readline()
+            assert line, f"exited {proc.poll()}:\n{output}"
+            output += line
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+    warnings = [line for line in output.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1, output
+    assert str(small_tmpfs) in warnings[0] and "8.0 MiB free" in warnings[0], warnings[0]
+    assert "GiB" in warnings[0], warnings[0]  # the school's run, for scale
+    assert output.index(warnings[0]) < output.index("The lab is ready")
