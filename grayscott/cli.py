@@ -43,6 +43,9 @@ Cols = Annotated[int, typer.Option("--cols", "-c", help="Grid columns.")]
 Dtype = Annotated[str, typer.Option(help="float32 (the school's) or float64.")]
 ReportDir = Annotated[Path, typer.Option("--output-dir", help="Where the JSON + Markdown go.")]
 Save = Annotated[bool, typer.Option(help="Write the report files.")]
+ForceSize = Annotated[bool, typer.Option("--force-size", help=(
+    "Run even where the memory or disk it needs looks larger than what is free (the "
+    "estimate can be wrong: caches the kernel would drop, a file system that compresses)."))]
 #: The model's defaults (the school's run): the options below start from them.
 DEFAULT = Params()
 
@@ -125,15 +128,18 @@ def run(
     noise: Annotated[float, typer.Option(help="Amplitude of seeded noise on the initial state.")
                      ] = 0.0,
     seed: Annotated[int | None, typer.Option(help="Seed of that noise.")] = None,
+    force_size: ForceSize = False,
 ) -> None:
-    """Simulate and write V every --steps steps to an HDF5 file (the school's layout)."""
+    """Simulate and write V every --steps steps to an HDF5 file (the school's layout).
+
+    A run larger than the memory or the disk it has is refused before it starts."""
     from grayscott.simulation import Simulation
 
     params = _params(rows, cols, dtype, stencil, du=du, dv=dv, feed=feed, kill=kill, dt=dt)
     name = _auto_backend() if backend == "auto" else backend
     stop = _stop_on_signals()  # from here on: a signal during set-up ends the run at once
     simulation = Simulation(name, params, frames, steps, output, force=force, device=device,
-                            noise=noise, seed=seed)
+                            noise=noise, seed=seed, check_size=not force_size)
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                         MofNCompleteColumn(), TextColumn("frames"),
                         TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
@@ -194,6 +200,7 @@ def bench(
     frames: Annotated[int, typer.Option("--frames", "-n", hidden=True)] = 1000,
     steps: Annotated[int, typer.Option("--steps", "-s", hidden=True)] = 32,
     scratch: Annotated[Path | None, typer.Option(hidden=True)] = None,
+    force_size: ForceSize = False,
 ) -> None:
     """Time backends on one grid: ms/step, throughput, x numpy and x the memory bound.
 
@@ -206,9 +213,11 @@ def bench(
         raise UsageError("--repeat must be >= 1 and --min-seconds > 0")
     params = _params(rows, cols, dtype)
     if full:
-        _bench_full(backend_names, params, frames, steps, scratch, output_dir, save)
+        _bench_full(backend_names, params, frames, steps, scratch, output_dir, save, force_size)
         return
     names = _backend_list(backend_names)
+    if not force_size:
+        _check_memory(names, params, frames_in_flight=0)
 
     def on_row(row: Any) -> None:
         if row.status == "ok":
@@ -240,16 +249,29 @@ def bench_full(
         "directory). Its disk is part of what is measured."))] = None,
     output_dir: ReportDir = Path("benchmarks"),
     save: Save = True,
+    force_size: ForceSize = False,
 ) -> None:
     """The school's whole run (--frames x --steps, every frame written to HDF5) against
     computing alone and writing alone: does the writing hide behind the computing?"""
     _bench_full(backend_names, _params(rows, cols, dtype), frames, steps, scratch, output_dir,
-                save)
+                save, force_size)
+
+
+def _check_memory(names: list[str], params: Params, frames_in_flight: int) -> None:
+    """Refuse, before the first backend allocates, a grid that one of them cannot hold
+    (backends that cannot run here are left to say so in their row)."""
+    from grayscott import capacity
+
+    for name in names:
+        if backends.get(name).unavailable_reason() is None:
+            capacity.check_memory(backends.create(name, params), frames_in_flight)
 
 
 def _bench_full(backend_names: str | None, params: Params, frames: int, steps: int,
-                scratch: Path | None, output_dir: Path, save: bool) -> None:
-    from grayscott import fullrun
+                scratch: Path | None, output_dir: Path, save: bool, force_size: bool) -> None:
+    import tempfile
+
+    from grayscott import capacity, fullrun
 
     names = _backend_list(backend_names) if backend_names else [_auto_backend()]
     for name in names:
@@ -261,6 +283,10 @@ def _bench_full(backend_names: str | None, params: Params, frames: int, steps: i
     from grayscott.simulation import check_counts
 
     check_counts(frames, steps)
+    if not force_size:
+        _check_memory(names, params, capacity.FRAMES_IN_FLIGHT)
+        folder = scratch or Path(tempfile.gettempdir())
+        capacity.check_disk(params, frames, folder / "run.h5", option="--scratch")
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeRemainingColumn(), console=err_console, transient=True)
     tasks: dict[str, Any] = {}
@@ -274,7 +300,8 @@ def _bench_full(backend_names: str | None, params: Params, frames: int, steps: i
     err_console.print(f"full run: {frames} frames x {steps} steps of {params.rows}x{params.cols}, "
                       f"{gb:.1f} GB of frames, on {', '.join(names)}")
     with progress:
-        report = fullrun.run_full(names, params, frames, steps, scratch, on_progress)
+        report = fullrun.run_full(names, params, frames, steps, scratch, on_progress,
+                                  check_size=False)
     console.print(fullrun.to_markdown(report), markup=False, highlight=False)
     if save:
         json_path, md_path = fullrun.write_report(report, output_dir)

@@ -24,3 +24,8 @@ class OutputError(GrayScottError):
 class DiskFull(OutputError):
     """The output's file system is full, or a quota or file-size limit was reached; the run
     stopped and its file holds the frames finished."""
+
+
+class TooLarge(GrayScottError):
+    """The run needs more memory or disk than this process has: refused before it starts,
+    with both numbers and the way out."""

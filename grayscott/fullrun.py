@@ -85,8 +85,10 @@ def write_alone(params: Params, frames: int, path: Path,
 
 
 def measure(name: str, params: Params, frames: int, steps: int, scratch: Path,
-            progress: Progress | None = None) -> FullRow:
-    """The three timings of one backend; the scratch files are removed afterwards."""
+            progress: Progress | None = None, check_size: bool = True) -> FullRow:
+    """The three timings of one backend; the scratch files are removed afterwards.
+    ``check_size``: the run's own check of memory and disk (the command line has made it
+    for every backend already, or was told not to)."""
     check_counts(frames, steps)
     compute_s, device = compute_alone(name, params, frames, steps, progress)
     path = scratch / f"grayscott-full-{os.getpid()}.h5"
@@ -99,7 +101,8 @@ def measure(name: str, params: Params, frames: int, steps: int, scratch: Path,
             if progress is not None:
                 progress(f"{name}: run with HDF5", done, frames)
 
-        stats = run_to_file(name, params, frames, steps, path, on_frame=on_frame, force=True)
+        stats = run_to_file(name, params, frames, steps, path, on_frame=on_frame, force=True,
+                            check_size=check_size)
         total_s = time.perf_counter() - start
     finally:
         path.unlink(missing_ok=True)
@@ -107,10 +110,12 @@ def measure(name: str, params: Params, frames: int, steps: int, scratch: Path,
 
 
 def run_full(names: list[str], params: Params, frames: int = 1000, steps: int = 32,
-             scratch: Path | None = None, progress: Progress | None = None) -> dict[str, Any]:
+             scratch: Path | None = None, progress: Progress | None = None,
+             check_size: bool = True) -> dict[str, Any]:
     """Measure every backend in ``names``; the report with machine, versions and rows."""
     scratch = scratch or Path(tempfile.gettempdir())
-    rows = [measure(name, params, frames, steps, scratch, progress) for name in names]
+    rows = [measure(name, params, frames, steps, scratch, progress, check_size)
+            for name in names]
     versions: dict[str, str] = {}
     for name in names:
         versions.update(library_versions(backends.get(name).libraries))

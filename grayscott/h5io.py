@@ -40,6 +40,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from grayscott.capacity import human
 from grayscott.errors import DiskFull, OutputError
 from grayscott.model import Params
 
@@ -67,7 +68,7 @@ def disk_full_message(path: Path, frames_done: int | None,
     work = env.get("GSLAB_WORK_DIR", "/work")
     try:
         size = os.statvfs(folder)
-        total = f"{size.f_blocks * size.f_frsize / 2**30:.1f} GiB"
+        total = human(size.f_blocks * size.f_frsize)
     except OSError:
         total = "?"
     if limit and (folder == Path(work) or Path(work) in folder.parents):

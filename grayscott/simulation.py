@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grayscott import __version__, backends, hardware
+from grayscott import __version__, backends, capacity, hardware
 from grayscott.errors import UsageError
 from grayscott.h5io import FrameWriter, check_output_path
 from grayscott.model import Params, initial_state
@@ -61,12 +61,14 @@ class Simulation:
 
     def __init__(self, backend_name: str, params: Params, frames: int, steps: int, path: Path,
                  *, force: bool = False, device: str | None = None, noise: float = 0.0,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, check_size: bool = True) -> None:
         backends.get(backend_name)  # an unknown name is the first thing to say
         check_counts(frames, steps)
         check_output_path(path, force)
         self.start = time.perf_counter()
         self.backend = backends.create(backend_name, params, device)
+        if check_size:  # before the first grid is allocated and the first byte written
+            capacity.check_run(self.backend, frames, path, overwrite=force)
         self.backend.load(*initial_state(params, noise=noise, seed=seed))
         description = self.backend.describe()
         self.stats = RunStats(self.backend.name, description["device"], frames, steps)

@@ -46,6 +46,14 @@ class CupyDevice:
     def unavailable_reason(cls) -> str | None:
         return cupy_reason()
 
+    def device_free_bytes(self) -> int | None:
+        """The driver's free memory, plus what CuPy's pool holds for reuse."""
+        import cupy
+
+        free, _ = cupy.cuda.runtime.memGetInfo()
+        pool = cupy.get_default_memory_pool()
+        return int(free) + int(pool.free_bytes())
+
     def synchronize(self) -> None:
         import cupy
 

@@ -10,6 +10,7 @@ crash.
 from __future__ import annotations
 
 import importlib
+import math
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
@@ -17,6 +18,9 @@ import numpy as np
 
 from grayscott.errors import BackendUnavailable, UsageError
 from grayscott.model import Params
+
+#: A backend's buffers besides its grids (coefficients, band edges, array headers): a few kB.
+SMALL_OBJECTS = 64 * 1024
 
 
 class Backend(ABC):
@@ -34,6 +38,9 @@ class Backend(ABC):
     needs_gpu: ClassVar[bool] = False
     #: True for a yardstick that is not one of ours (``c-openmp``): bench labels its row.
     reference: ClassVar[bool] = False
+    #: Padded grids the backend holds at its peak, in a step (u and v included, temporaries
+    #: and second buffers too): what ``state_bytes`` counts unless a backend overrides it.
+    state_arrays: ClassVar[float] = 4
 
     def __init__(self, params: Params, device: str | None = None) -> None:
         if not params.is_default_stencil and not self.generic_stencil:
@@ -64,6 +71,23 @@ class Backend(ABC):
     @abstractmethod
     def fetch_state(self) -> tuple[np.ndarray, np.ndarray]:
         """Host copies of the padded (u, v), for tests and checks."""
+
+    def state_bytes(self) -> int:
+        """Memory the backend allocates for a run, before it does (``grayscott.capacity``
+        refuses a run that does not fit): ``state_arrays`` padded grids by default."""
+        rows, cols = self.params.padded_shape
+        grids = math.ceil(self.state_arrays * rows * cols * self.params.np_dtype.itemsize)
+        return grids + SMALL_OBJECTS
+
+    @property
+    def on_host(self) -> bool:
+        """Whether ``state_bytes`` is host memory (False: a GPU's)."""
+        return not self.needs_gpu
+
+    def device_free_bytes(self) -> int | None:
+        """Free memory of the device the state goes to, where its library says so cheaply;
+        None for host backends and where it cannot."""
+        return None
 
     def synchronize(self) -> None:  # noqa: B027 - host backends have nothing to wait for
         """Wait until queued device work is done (timing needs it)."""
@@ -115,6 +139,7 @@ class HostPairs(Backend):
     v: np.ndarray
     u2: np.ndarray
     v2: np.ndarray
+    state_arrays = 4  # the two pairs, nothing per step (tests/test_capacity.py measures)
 
     def _load_pairs(self, u: np.ndarray, v: np.ndarray) -> None:
         dtype = self.params.np_dtype

@@ -23,9 +23,9 @@ import ctypes
 
 import numpy as np
 
-from grayscott import model
+from grayscott import model, native
 from grayscott.backends._c import CBackend, ptr
-from grayscott.backends.base import register
+from grayscott.backends.base import SMALL_OBJECTS, register
 
 #: Steps per pass; the rings of a band (depth - 1 levels x 3 rows x 2 fields x 7.8 kB on 1920
 #: columns) stay in L2. See benchmarks/NOTES.md for the measurements behind these defaults.
@@ -73,16 +73,30 @@ class CBlockedBackend(CBackend):
         self._fn.argtypes = ([ctypes.c_void_p] * 7 + [ctypes.c_int] * 2 + [ctypes.c_long] * 4
                              + [ctypes.c_void_p, ctypes.c_int])
         self._fn.restype = None
-        # interior column 1 on a cache line; stride a whole number of cache lines, with room
-        # for the frame column and one more whole vector (read, never used) after the interior
-        self.off = ALIGN // dtype.itemsize
-        self.stride = (-(-p.cols // self.off) + 2) * self.off
+        self.off, self.stride = self._row_layout()
         self.u, self.v, self.u2, self.v2 = (
             aligned_zeros((p.rows + 2, self.stride), dtype) for _ in range(4))
         for dst, src in ((self.u, u), (self.v, v), (self.u2, u), (self.v2, v)):
             self._padded(dst)[...] = src
         self._k = np.array(folded_coefficients(p), dtype=dtype)
         self.set_bands(self.bands_per_thread * self.threads)
+
+    def _row_layout(self) -> tuple[int, int]:
+        """(offset, stride) of a row in elements: interior column 1 on a cache line; the
+        stride a whole number of cache lines, with room for the frame column and one more
+        whole vector (read, never used) after the interior."""
+        off = ALIGN // self.params.np_dtype.itemsize
+        return off, (-(-self.params.cols // off) + 2) * off
+
+    def state_bytes(self) -> int:
+        """Four padded grids of ``stride`` columns, and each band's rings and scratch rows
+        (the bands of ``load``, one thread's worth per core: the count before compiling)."""
+        p = self.params
+        _, stride = self._row_layout()
+        threads = getattr(self, "threads", native.default_threads())
+        bands = len(band_edges(p.rows, self.bands_per_thread * threads)) - 1
+        rows = 4 * (p.rows + 2) + bands * (max(self.depth - 1, 1) * 3 * 2 + 2)
+        return rows * stride * p.np_dtype.itemsize + 6 * ALIGN + SMALL_OBJECTS
 
     def set_bands(self, bands: int) -> None:
         """Split the rows into ``bands`` bands and allocate their rings and scratch rows."""

@@ -88,12 +88,22 @@ class NumbaBlockedBackend(NumbaLoopBackend):
     parallel = True
     depth = DEFAULT_DEPTH
 
-    def load(self, u: np.ndarray, v: np.ndarray) -> None:
+    def _band_edges(self, rows: int) -> np.ndarray:
         import numba
 
+        return band_edges(rows, BANDS_PER_THREAD * numba.get_num_threads())
+
+    def state_bytes(self) -> int:
+        """The two pairs, and each band's rings: 3 rows per intermediate level and field."""
+        rows, width = self.params.padded_shape
+        bands = len(self._band_edges(rows - 2)) - 1
+        ring_rows = 2 * bands * max(self.depth - 1, 1) * 3
+        return super().state_bytes() + ring_rows * width * self.params.np_dtype.itemsize
+
+    def load(self, u: np.ndarray, v: np.ndarray) -> None:
         super().load(u, v)
         rows, width = self.u.shape[0] - 2, self.u.shape[1]
-        self._bands = band_edges(rows, BANDS_PER_THREAD * numba.get_num_threads())
+        self._bands = self._band_edges(rows)
         # rings[band, level, slot, column]; their frame columns hold the boundary values
         shape = (len(self._bands) - 1, max(self.depth - 1, 1), 3, width)
         self._ring_u = np.full(shape, model.U_BOUNDARY, dtype=self.u.dtype)

@@ -47,6 +47,16 @@ class TorchBackend(SlicesBackend):
     def to_host(self, a: Any) -> np.ndarray:
         return np.array(a.detach().cpu().numpy(), copy=True)
 
+    @property
+    def on_host(self) -> bool:
+        return bool(self._device.type == "cpu")
+
+    def device_free_bytes(self) -> int | None:
+        if self._device.type != "cuda":
+            return None
+        free, _ = self.torch.cuda.mem_get_info(self._device)
+        return int(free)
+
     def synchronize(self) -> None:
         if self._device.type == "cuda":
             self.torch.cuda.synchronize(self._device)

@@ -22,7 +22,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from grayscott import hardware, variants
+from grayscott import capacity, hardware, variants
 from grayscott.errors import GrayScottError, UsageError
 from grayscott.launcher import registry
 from grayscott.launcher.app import FLAVOURS, MIN_CUDA, app, console, err, port_free, show
@@ -155,6 +155,8 @@ def run(
         show(command, runtime.secret_environment(spec))
         return
     err.print(f"[bold]{variant.name}[/] on {runtime.name}", highlight=False)
+    if server is not None and (warning := capacity.disk_warning(workdir)):
+        _say(f"warning: {warning}")  # a lab on a nearly full disk starts, warned
     if server is None or probe is None or port is None:
         sys.exit(_batch(command, runtime, spec))
     _serve(command, runtime, spec, url, port, probe, timeout)
