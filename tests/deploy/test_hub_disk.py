@@ -21,17 +21,23 @@ from tests.deploy.test_hub_faults import lab_with_kernel
 CAP = "64M"
 CAP_BYTES = 64 * 2**20
 
-#: A run of 256 x 512 float32 frames (512 KiB each): 200 of them are past a 64M disk
+#: A run of 256 x 512 float32 frames (512 KiB each): 200 of them are past a 64M disk. Asked
+#: plainly it is refused before it starts (issue #30: the numbers, no file); with --force-size
+#: it runs into the cap, as a run does when something else fills the disk meanwhile.
 FILL = """
 import json, os, re, subprocess, h5py
-r = subprocess.run(["grayscott", "run", "-b", "numpy", "-r", "256", "-c", "512", "-n", "200",
-                    "-s", "1", "-o", "/work/big.h5"], capture_output=True, text=True)
+ARGS = ["grayscott", "run", "-b", "numpy", "-r", "256", "-c", "512", "-n", "200", "-s", "1",
+        "-o", "/work/big.h5"]
+first = subprocess.run(ARGS, capture_output=True, text=True)
+refused = {"rc": first.returncode, "line": first.stderr.strip().splitlines()[-1:],
+           "file": os.path.exists("/work/big.h5")}
+r = subprocess.run([*ARGS, "--force-size"], capture_output=True, text=True)
 with h5py.File("/work/big.h5") as f:
     held = {"shape": list(f["matrix"].shape), "written": int(f.attrs["frames_written"]),
             "completed": bool(f.attrs["completed"]), "last_max": float(f["matrix"][-1].max())}
 disk = os.statvfs("/work")
 stderr = re.sub(r"\\x1b\\[[0-9;?]*[A-Za-z]", "", r.stderr)  # the progress bar's cursor
-print(json.dumps({"rc": r.returncode, "stderr": stderr.strip().splitlines()[-1:],
+print(json.dumps({"refused": refused, "rc": r.returncode, "stderr": stderr.strip().splitlines()[-1:],
                   "traceback": "Traceback" in r.stderr, "held": held,
                   "size": disk.f_blocks * disk.f_frsize, "free": disk.f_bavail * disk.f_frsize}))
 """
@@ -72,7 +78,11 @@ def test_a_student_filling_their_disk_stops_at_the_cap_alone(capped_hub: Hub) ->
 
     printed = asyncio.run(execute(filler_ws, hub.token, FILL))
     result = json.loads(printed.strip().splitlines()[-1])
-    # The cap is a file system of that size, and the run filled it
+    # Asked plainly, a run larger than the room left is refused before it writes (issue #30)
+    refused = result["refused"]
+    assert refused["rc"] == 2 and not refused["file"], result
+    assert "on disk" in refused["line"][0] and "--force-size" in refused["line"][0], result
+    # The cap is a file system of that size, and the forced run filled it
     assert result["size"] <= CAP_BYTES and result["free"] < 2**20, result
     # One line naming the cap, exit 2, no traceback
     assert result["rc"] == 2 and not result["traceback"], result
