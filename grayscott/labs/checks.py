@@ -313,7 +313,9 @@ def check_laplacian(laplacian: Fn, *, raise_on_failure: bool = True) -> Verdict:
         problem = array_problem(got, expected, "the Laplacian", ONE_STEP_TOL)
         if problem is not None and "value at" in problem:
             problem += _stencil_hint(np.asarray(got), before)
-    return _verdict(name, problem, f"{expected.shape[0]}x{expected.shape[1]} interior, float32, input untouched", raise_on_failure)
+    return _verdict(name, problem,
+                    f"{expected.shape[0]}x{expected.shape[1]} interior, float32, input untouched",
+                    raise_on_failure)
 
 
 def _reference_steps(u0: np.ndarray, v0: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
@@ -341,7 +343,8 @@ def _state_problem(result: Any, expected: tuple[np.ndarray, np.ndarray], tol: fl
     return None
 
 
-def check_step(step: Fn, *, steps: int = 1, raise_on_failure: bool = True, name: str = "check_step") -> Verdict:
+def check_step(step: Fn, *,
+               steps: int = 1, raise_on_failure: bool = True, name: str = "check_step") -> Verdict:
     """``step(u, v, du, dv, feed, kill, dt) -> (u, v)``: one step, padded, frame untouched,
     the input arrays unchanged (a loop that writes into them reads neighbours it has already
     updated; the exercises' main warning).
@@ -491,7 +494,8 @@ def check_jax_fori(repeat_step: Fn, *, raise_on_failure: bool = True) -> Verdict
         return _fail(name, str(exc).split(": ", 1)[1] + " (steps is traced: use lax.fori_loop, not range)",
                      raise_on_failure)
     problem = _jax_problem(got, "repeat_step") or _state_problem(got, expected, model.tolerance("float32"))
-    return _verdict(name, problem, "7 steps under jit with a traced step count agree with the numpy backend", raise_on_failure)
+    return _verdict(name, problem, "7 steps under jit with a traced step count agree with the numpy backend",
+                    raise_on_failure)
 
 
 def check_jax_vmap(batched: Fn, *, raise_on_failure: bool = True) -> Verdict:
@@ -608,13 +612,15 @@ def check_device_step(step: Fn, to_device: Fn, *, steps: int = 3, raise_on_failu
         for label, a in (("u", u), ("v", v)):
             if _kind(a) != kind:
                 return _fail(name, f"the new {label} is a {_kind(a)}, expected a {kind}: keep the state "
-                             "on the device (no .get(), .cpu() or np.asarray inside the step)", raise_on_failure)
+                             "on the device (no .get(), .cpu() or np.asarray inside the step)",
+                             raise_on_failure)
             if device is not None and getattr(a, "device", None) != device:
                 return _fail(name, f"the new {label} is on {a.device}, the input was on {device}",
                              raise_on_failure)
     problem = _state_problem((to_host(u), to_host(v)), expected,
                              model.tolerance("float32") if steps > 1 else ONE_STEP_TOL)
-    return _verdict(name, problem, f"{steps} step(s) on {kind} arrays agree with the numpy backend", raise_on_failure)
+    return _verdict(name, problem, f"{steps} step(s) on {kind} arrays agree with the numpy backend",
+                    raise_on_failure)
 
 
 def check_torch_laplacian(laplacian: Fn, device: Any = "cpu", *, raise_on_failure: bool = True) -> Verdict:
@@ -676,7 +682,9 @@ def check_jax_batch(batched_advance: Fn, *, raise_on_failure: bool = True) -> Ve
                     problem = "every grid of the batch is the same: use each grid's own feed and kill"
                 problem = f"grid {k} (feed={feed}, kill={kill}), after {steps} steps: {problem}"
                 break
-    return _verdict(name, problem, f"{batch} (feed, kill) pairs, {steps} steps each, agree with the numpy backend", raise_on_failure)
+    return _verdict(name, problem,
+                    f"{batch} (feed, kill) pairs, {steps} steps each, agree with the numpy backend",
+                    raise_on_failure)
 
 
 def check_jax_scan_frames(run_frames: Fn, *, raise_on_failure: bool = True) -> Verdict:
@@ -701,7 +709,8 @@ def check_jax_scan_frames(run_frames: Fn, *, raise_on_failure: bool = True) -> V
                                       lambda k: f"frame {k} (after {(k + 1) * per_frame} steps)")
     if problem is None:
         problem = _state_problem(got[:2], (ref_u, ref_v), model.tolerance("float32"))
-    return _verdict(name, problem, f"{frames} frames of {per_frame} steps agree with the numpy backend", raise_on_failure)
+    return _verdict(name, problem, f"{frames} frames of {per_frame} steps agree with the numpy backend",
+                    raise_on_failure)
 
 
 def check_host_frames(run_frames: Fn, to_device: Fn, *, raise_on_failure: bool = True,
@@ -718,7 +727,9 @@ def check_host_frames(run_frames: Fn, to_device: Fn, *, raise_on_failure: bool =
         problem = f"the frames have shape {got.shape}, expected {ref_frames.shape} (frames, rows, cols)"
     else:
         problem = _frames_problem(got, ref_frames, lambda k: f"frame {k}")
-    return _verdict(name, problem, f"{frames} frames of {per_frame} steps on the host agree with the numpy backend", raise_on_failure)
+    return _verdict(name, problem,
+                    f"{frames} frames of {per_frame} steps on the host agree with the numpy backend",
+                    raise_on_failure)
 
 
 def check_run_to_file(run_to_file: Fn, *, raise_on_failure: bool = True,
@@ -750,7 +761,8 @@ def check_run_to_file(run_to_file: Fn, *, raise_on_failure: bool = True,
                    + (" (close the writer: it writes what is still queued)" if len(got) < frames else ""))
     else:
         problem = _frames_problem(got, ref_frames, lambda k: f"frame {k} in the file")
-    return _verdict(name, problem, f"{frames} frames of {per_frame} steps in the file, in order", raise_on_failure)
+    return _verdict(name, problem, f"{frames} frames of {per_frame} steps in the file, in order",
+                    raise_on_failure)
 
 
 def check_save_run(save_run: Fn, *, raise_on_failure: bool = True) -> Verdict:
@@ -822,7 +834,8 @@ def check_split_rows(split_rows: Fn, *, raise_on_failure: bool = True) -> Verdic
         problem = _split_problem(rows, size, blocks)
         if problem is not None:
             return _fail(name, problem, raise_on_failure)
-    return _ok(name, f"{len(SPLITS)} (rows, ranks) cases: contiguous, in rank order, sizes differ by at most one")
+    return _ok(name, f"{len(SPLITS)} (rows, ranks) cases: contiguous, in rank order, "
+                     "sizes differ by at most one")
 
 
 def _split_problem(rows: int, size: int, blocks: list[tuple[int, int]]) -> str | None:
@@ -859,7 +872,8 @@ def check_halo_exchange(script: str, *, ranks: int = 3, raise_on_failure: bool =
     output = mpi.mpirun("grayscott.labs.halo_check", script, ranks=ranks, quiet=True, module=True)
     lines = [line for line in output.splitlines() if line.startswith("{")]
     if not lines:
-        return _fail(name, f"the check printed nothing (did {script} print or exit by itself?): {output[-300:]!r}",
+        return _fail(name, f"the check printed nothing (did {script} print or exit by itself?): "
+                           f"{output[-300:]!r}",
                      raise_on_failure)
     verdict = json.loads(lines[-1])
     return _verdict(name, verdict["problem"], f"{verdict['ranks']} ranks, strips of different heights, "
@@ -941,8 +955,10 @@ def check_jax_halo_rows(halo_rows: Fn, mesh: Any, *, raise_on_failure: bool = Tr
         for row, label in ((0, "the row above"), (block + 1, "the row below")):
             if not np.array_equal(mine[row], expected[row]):
                 source = ("the boundary value" if (row == 0 and k == 0) or (row > 0 and k == n - 1)
-                          else f"device {k - 1 if row == 0 else k + 1}'s {'last' if row == 0 else 'first'} row")
-                problem = f"device {k}: {label} holds {mine[row][:3]}..., expected {source} {expected[row][:3]}..."
+                          else f"device {k - 1 if row == 0 else k + 1}'s "
+                               f"{'last' if row == 0 else 'first'} row")
+                problem = (f"device {k}: {label} holds {mine[row][:3]}..., "
+                           f"expected {source} {expected[row][:3]}...")
                 break
         if problem is None and not np.array_equal(mine[1:-1], expected[1:-1]):
             problem = f"device {k}: its own rows changed; they go in the middle, unchanged"
@@ -952,7 +968,8 @@ def check_jax_halo_rows(halo_rows: Fn, mesh: Any, *, raise_on_failure: bool = Tr
                     raise_on_failure)
 
 
-def check_sharded_advance(advance: Fn, shard_rows: Fn, mesh: Any, *, raise_on_failure: bool = True) -> Verdict:
+def check_sharded_advance(advance: Fn, shard_rows: Fn, mesh: Any, *,
+                          raise_on_failure: bool = True) -> Verdict:
     """``advance(u, v, steps)`` on interior arrays split by rows: agrees with numpy, stays split."""
     name = "check_sharded_advance"
     _, n = _mesh_size(mesh)
@@ -968,7 +985,8 @@ def check_sharded_advance(advance: Fn, shard_rows: Fn, mesh: Any, *, raise_on_fa
         return _fail(name, f"returned {type(got).__name__}, expected a pair (u, v)", raise_on_failure)
     problem = None
     for label, a, expected in (("u", got[0], ref_u[1:-1, 1:-1]), ("v", got[1], ref_v[1:-1, 1:-1])):
-        problem = (array_problem(np.asarray(a), expected, f"the new {label} (interior)", model.tolerance("float32"))
+        problem = (array_problem(np.asarray(a), expected, f"the new {label} (interior)",
+                                 model.tolerance("float32"))
                    or _rows_split_problem(a, params.rows, n, f"the new {label}"))
         if problem:
             break
@@ -997,12 +1015,15 @@ def check_school_seconds(school_seconds: Fn, *, raise_on_failure: bool = True) -
         unscaled = ms / 1e3 * run.steps
         hints = [
             (expected * 1e3, "milliseconds, not seconds: divide by 1000"),
-            (expected / 1e3, "a factor 1000 too small: ms/step x steps is milliseconds, / 1000 gives seconds"),
+            (expected / 1e3, "a factor 1000 too small: ms/step x steps is milliseconds, "
+                             "/ 1000 gives seconds"),
             (unscaled, f"the school's grid has {run.cells / (rows * cols):g} times as many cells as "
                        f"{rows}x{cols}: scale the time per step by that ratio"),
-            (unscaled * (rows * cols) / run.cells, "the cell ratio is upside down: the school's grid is the larger"),
-            (expected / run.steps_per_frame, f"the run has {run.frames} frames of {run.steps_per_frame} steps "
-                                             f"each: run.steps = {run.steps} steps in all"),
+            (unscaled * (rows * cols) / run.cells,
+             "the cell ratio is upside down: the school's grid is the larger"),
+            (expected / run.steps_per_frame,
+             f"the run has {run.frames} frames of {run.steps_per_frame} steps "
+             f"each: run.steps = {run.steps} steps in all"),
         ]
         hint = next((text for value, text in hints if np.isclose(got, value, rtol=1e-6)), None)
         return _fail(name, call + (f" ({hint})" if hint else ""), raise_on_failure)

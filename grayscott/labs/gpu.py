@@ -16,7 +16,7 @@ from grayscott import backends
 LIBRARY = {"cupy": "CuPy", "cupy-fused": "CuPy", "cupynumeric": "cuPyNumeric", "torch": "PyTorch"}
 
 
-class LabStop(Exception):  # noqa: N818 - the names are what a student reads
+class LabStop(Exception):
     """This notebook cannot run here; the message is the one line a student needs.
 
     IPython renders an exception through ``_render_traceback_`` when it has one: the

@@ -50,7 +50,8 @@ def problem(before: list[np.ndarray], after: list[np.ndarray]) -> str | None:
     for rank in range(size):
         got, mine = after[rank], before[rank]
         if got.shape != mine.shape:
-            return f"rank {rank}'s strip changed shape from {mine.shape} to {got.shape}: fill the ghost rows in place"
+            return (f"rank {rank}'s strip changed shape from {mine.shape} to {got.shape}: "
+                    "fill the ghost rows in place")
         if not np.array_equal(got[1:-1], mine[1:-1]):
             return (f"rank {rank}'s interior rows changed: exchange_halos writes only the ghost "
                     "rows a[0] and a[-1]")

@@ -37,7 +37,7 @@ _EXERCISE = re.compile(r"NotImplementedError: (exercise: .*)")
 _ERROR_LINE = re.compile(r"^(\w+(?:\.\w+)*(?:Error|Exception|Failed)\b.*)$", re.MULTILINE)
 
 
-class NeedsMPI(Exception):  # noqa: N818 - the name is what a student reads in the traceback
+class NeedsMPI(Exception):
     """mpi4py or mpiexec is missing: the message says which and how to install them."""
 
 
