@@ -224,24 +224,33 @@ def disk_limit_bytes(setting: str) -> int | None:
     return int(value)
 
 
-def attach_disk(client: docker.APIClient, image: str, disks_volume: str, name: str,
-                size: int) -> str:
-    """The student's disk (created at first use), attached: its loop device."""
-    host_config = client.create_host_config(
-        binds={disks_volume: {"bind": "/disks", "mode": "rw"},
-               "/dev": {"bind": "/dev", "mode": "rw"}},
-        cap_drop=["ALL"], cap_add=["SYS_ADMIN"], device_cgroup_rules=LOOP_RULES,
-        network_mode="none", security_opt=["no-new-privileges"],
-        log_config=bounded_log({}))
-    container = client.create_container(
-        image, entrypoint=["sh", "-c", DISK_SCRIPT, "gslab-disk"], command=[name, str(size)],
-        user="0:0", host_config=host_config, labels={"gslab.disk-helper": name})
+def run_helper(client: docker.APIClient, image: str, entrypoint: list[str], command: list[str],
+               labels: dict[str, str], *, timeout: float, **host: Any) -> tuple[int, str]:
+    """A short-lived root container of the hub's image with only the capabilities in
+    ``host`` (no new privileges, a bounded log), run to its end and removed: (exit status,
+    what it printed). The hub's disk and firewall helpers."""
+    host_config = client.create_host_config(cap_drop=["ALL"], security_opt=["no-new-privileges"],
+                                            log_config=bounded_log({}), **host)
+    container = client.create_container(image, entrypoint=entrypoint, command=command,
+                                        user="0:0", host_config=host_config, labels=labels)
     try:
         client.start(container)
-        status = client.wait(container, timeout=120)["StatusCode"]
+        status = client.wait(container, timeout=timeout)["StatusCode"]
         printed = client.logs(container).decode(errors="replace").strip()
     finally:
         client.remove_container(container, force=True)
+    return int(status), printed
+
+
+def attach_disk(client: docker.APIClient, image: str, disks_volume: str, name: str,
+                size: int) -> str:
+    """The student's disk (created at first use), attached: its loop device."""
+    status, printed = run_helper(
+        client, image, ["sh", "-c", DISK_SCRIPT, "gslab-disk"], [name, str(size)],
+        {"gslab.disk-helper": name}, timeout=120,
+        binds={disks_volume: {"bind": "/disks", "mode": "rw"},
+               "/dev": {"bind": "/dev", "mode": "rw"}},
+        cap_add=["SYS_ADMIN"], device_cgroup_rules=LOOP_RULES, network_mode="none")
     device = printed.splitlines()[-1] if printed else ""
     if status != 0 or not device.startswith("/dev/loop"):
         raise RuntimeError(f"could not attach the disk {name} (exit {status}): {printed}")
@@ -540,18 +549,9 @@ def network_fits(network: Mapping[str, Any], egress: str) -> bool:
 def install_egress_rules(client: docker.APIClient, image: str, hub: str, pool: str) -> str:
     """The host's rules for a hub with internet egress (gslab-egress add), in place; what the
     helper printed. RuntimeError where it failed: the hub must not start labs without them."""
-    host_config = client.create_host_config(
-        network_mode="host", cap_drop=["ALL"], cap_add=["NET_ADMIN", "NET_RAW"],
-        security_opt=["no-new-privileges"], log_config=bounded_log({}))
-    container = client.create_container(
-        image, entrypoint=["gslab-egress"], command=["add", hub, pool], user="0:0",
-        host_config=host_config, labels={"gslab.egress-helper": hub})
-    try:
-        client.start(container)
-        status = client.wait(container, timeout=60)["StatusCode"]
-        printed = client.logs(container).decode(errors="replace").strip()
-    finally:
-        client.remove_container(container, force=True)
+    status, printed = run_helper(client, image, ["gslab-egress"], ["add", hub, pool],
+                                 {"gslab.egress-helper": hub}, timeout=60,
+                                 network_mode="host", cap_add=["NET_ADMIN", "NET_RAW"])
     if status != 0:
         raise RuntimeError(f"GSLAB_HUB_LAB_EGRESS=internet: the host's rules could not be put "
                            f"in (exit {status}): {printed}")
