@@ -28,6 +28,7 @@ from types import ModuleType
 
 import pytest
 import requests
+from playwright.sync_api import Browser, sync_playwright
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "compose"
@@ -163,3 +164,20 @@ def hub(docker_engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     """The hub as `make hub` starts it (native authenticator, GPU as detected: none here)."""
     with started_hub(tmp_path_factory.mktemp("hub"), {}) as started:
         yield started
+
+
+#: Debian's chromium as CI runs it (no sandbox as root, nothing fetched from the network)
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """A real browser: Debian's chromium driven by playwright (never a downloaded one)."""
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("chromium is missing: apt-get install chromium (scripts/ci/deploy.sh does)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -26,9 +26,6 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from tests.deploy.conftest import REPO, free_port, run, wait_for
-from tests.deploy.test_browser import browser
-
-__all__ = ["browser"]  # the chromium fixture, shared with the hub's browser test
 
 SCREENSHOTS = REPO / "docs" / "screenshots"
 #: Solution notebooks run in the browser, one after the other on the same server, each with the

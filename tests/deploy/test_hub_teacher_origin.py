@@ -15,14 +15,9 @@ A real browser (Debian's chromium through playwright) plays the teacher. Run by
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-
-import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from tests.deploy.conftest import Hub, run, wait_for
-from tests.deploy.test_browser import CHROMIUM_ARGS
 from tests.deploy.test_hub import server_ready
 
 STUDENT = "eve"
@@ -42,17 +37,6 @@ ATTACK = """<!doctype html><title>loading</title><script>
   document.title = status;
 })();
 </script>""".replace("STUDENT", STUDENT)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.fail("chromium is missing: apt-get install chromium (scripts/ci/deploy.sh does)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def serve_attack_page(hub: Hub) -> str:
