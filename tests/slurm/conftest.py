@@ -136,3 +136,24 @@ def cluster() -> Cluster:
     for old in (cluster.home / ".gray-scott-lab").glob("jupyter-*.url"):
         old.unlink()
     return cluster
+
+
+#: The end of mallory's listening programs (run on the node with ``python3 -c``): given a bound
+#: ``listener`` (or None), ``received`` and the ``stop`` file's name, answer every request
+#: with a 200 (what a readiness check wants) and record it, until ``stop`` exists; then print
+#: what was received as JSON.
+RECORD_REQUESTS = r"""
+while listener is not None and not os.path.exists(stop):
+    try:
+        connection, _ = listener.accept()
+    except TimeoutError:
+        continue
+    connection.settimeout(2)
+    try:
+        received.append(connection.recv(65536).decode(errors="replace"))
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+    except OSError:
+        pass
+    connection.close()
+print(json.dumps(received))
+"""

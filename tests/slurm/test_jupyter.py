@@ -12,7 +12,15 @@ import time
 
 import pytest
 
-from tests.slurm.conftest import CLUSTER, FINAL, MALLORY_UID, STUDENT_UID, Cluster, Job
+from tests.slurm.conftest import (
+    CLUSTER,
+    FINAL,
+    MALLORY_UID,
+    RECORD_REQUESTS,
+    STUDENT_UID,
+    Cluster,
+    Job,
+)
 
 JUPYTER = "gray-scott-jupyter.sbatch"
 OPTIONS = "-c 1 --mem=2G"
@@ -103,20 +111,7 @@ listener.listen(16)
 listener.settimeout(0.2)
 received = []
 print("listening", flush=True)
-while not os.path.exists(stop):
-    try:
-        connection, _ = listener.accept()
-    except TimeoutError:
-        continue
-    connection.settimeout(2)
-    try:
-        received.append(connection.recv(65536).decode(errors="replace"))
-        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
-    except OSError:
-        pass
-    connection.close()
-print(json.dumps(received))
-"""
+""" + RECORD_REQUESTS
 
 
 def squat(cluster: Cluster, port: int, family: str, stop_file: str) -> subprocess.Popen[str]:
