@@ -21,7 +21,7 @@ import pytest
 
 from grayscott.errors import GrayScottError
 from grayscott.launcher import readiness
-from tests.squatter import SQUATTER_PROGRAM, squatting
+from tests.squatter import SQUATTER_PROGRAM, Squatter, squatting
 
 TOKEN = "f00dcafe" * 6
 PROBE = readiness.Probe("/api/status", {"Authorization": f"token {TOKEN}"})
@@ -180,9 +180,27 @@ def _stop(gslab: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
     try:
         return gslab.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(gslab.pid, signal.SIGTERM)
+        try:
+            os.killpg(gslab.pid, signal.SIGTERM)
+        except ProcessLookupError:  # not a session of its own (run as another user)
+            gslab.terminate()
         out, err = gslab.communicate(timeout=30)
         return "(still running: stopped by the test)\n" + out, err
+
+
+def squatted_after_the_check(gslab: subprocess.Popen[str], runtime: str, port: int,
+                             timeout: float = 120) -> tuple[str, str, Squatter]:
+    """Once ``gslab run jupyter`` is past its free-port check (it names image and runtime),
+    a squatter binds ``port`` while the lab starts; gslab is let end (stopped after
+    ``timeout``): its stdout, its whole stderr, and what the squatter was sent."""
+    try:
+        early = _await_line(gslab.stderr, f"cpu-jupyter on {runtime}")
+        with squatting(port) as squatter:
+            out, err = _stop(gslab, timeout)
+    finally:
+        if gslab.poll() is None:
+            gslab.kill()
+    return out, "".join(early) + err, squatter
 
 
 def test_local_jupyter_refuses_a_port_squatted_after_the_free_port_check(tmp_path: Path) -> None:
@@ -192,14 +210,7 @@ def test_local_jupyter_refuses_a_port_squatted_after_the_free_port_check(tmp_pat
     port = free_port()
     gslab = _gslab("run", "jupyter", "--runtime", "local", "--port", str(port), "--workdir",
                    str(tmp_path), "--timeout", "60")
-    try:
-        early = _await_line(gslab.stderr, "cpu-jupyter on local")  # past the port check
-        with squatting(port) as squatter:
-            out, err = _stop(gslab, 90)
-    finally:
-        if gslab.poll() is None:
-            os.killpg(gslab.pid, signal.SIGKILL)
-    err = "".join(early) + err
+    out, err, squatter = squatted_after_the_check(gslab, "local", port, 90)
     assert "The lab is ready" not in out, (out, err, squatter.seen)
     assert TOKEN not in squatter.text() and "token" not in squatter.text().lower(), squatter.seen
     assert squatter.seen == [], squatter.seen

@@ -13,8 +13,7 @@ import pytest
 
 from tests.images.conftest import free_port
 from tests.launcher.test_gslab_engines import SERVING
-from tests.squatter import squatting
-from tests.test_launcher_squatting import _await_line, _gslab
+from tests.test_launcher_squatting import _gslab, squatted_after_the_check
 
 
 @pytest.mark.parametrize("runtime", SERVING)
@@ -24,14 +23,7 @@ def test_a_port_squatted_after_the_check_fails_the_engine_in_one_line(
     port = free_port()
     gslab = _gslab("run", "jupyter", "--runtime", runtime, "--port", str(port), "--workdir",
                    str(workdir), "--timeout", "60", *(["--detach"] if detach else []))
-    try:
-        early = _await_line(gslab.stderr, f"cpu-jupyter on {runtime}")  # past the port check
-        with squatting(port) as squatter:
-            out, err = gslab.communicate(timeout=120)
-    finally:
-        if gslab.poll() is None:
-            gslab.kill()
-    err = "".join(early) + err
+    out, err, squatter = squatted_after_the_check(gslab, runtime, port)
     assert "The lab is ready" not in out and squatter.seen == [], (out, err, squatter.seen)
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert gslab.returncode == 2 and len(errors) == 1, (out, err)

@@ -25,8 +25,7 @@ import pytest
 
 from tests.images.conftest import free_port
 from tests.launcher.test_gslab_engines import save_through_jupyter
-from tests.squatter import squatting
-from tests.test_launcher_squatting import _await_line
+from tests.test_launcher_squatting import squatted_after_the_check
 
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNTS = [name for name in [os.environ.get("GSLAB_ROOTLESS_USER", "")] if name]
@@ -172,14 +171,7 @@ def test_a_port_squatted_by_another_user_is_refused(student: Student,
                                           "--port", str(port), "--workdir",
                                           str(student_workdir), "--timeout", "60"),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        early = _await_line(gslab.stderr, "cpu-jupyter on podman")  # past the port check
-        with squatting(port) as squatter:
-            out, err = gslab.communicate(timeout=120)
-    finally:
-        if gslab.poll() is None:
-            gslab.kill()
-    err = "".join(early) + err
+    out, err, squatter = squatted_after_the_check(gslab, "podman", port)
     assert "The lab is ready" not in out, (out, err, squatter.seen)
     assert squatter.seen == [], squatter.seen
     errors = [line for line in err.splitlines() if line.startswith("error:")]
