@@ -86,12 +86,13 @@ def job_of(cluster: Cluster) -> str:
     return cluster.run("squeue -h -u student -n gray-scott-hub -o '%i %T %N'").stdout.strip()
 
 
-def spawn(hub: Hub) -> None:
-    """Ask for the student's CPU server (the hub submits its job)."""
+def spawn(hub: Hub, answers: tuple[int, ...] = (201, 202)) -> None:
+    """Ask for the student's CPU server (the hub submits its job); ``answers``: the hub's
+    statuses the test expects."""
     status, _ = hub.request("POST", "/hub/api/users/student")
     assert status in (201, 409)
     status, answer = hub.request("POST", "/hub/api/users/student/server", {"profile": "cpu"})
-    assert status in (201, 202), answer
+    assert status in answers, answer
 
 
 def wait_ready(cluster: Cluster, hub: Hub) -> None:
@@ -383,7 +384,9 @@ def test_a_squatted_hub_job_port_is_never_handed_to_the_hub(cluster: Cluster, hu
     assert squatter.stdout is not None and squatter.stdout.readline() == "watching\n"
     try:
         opener, _ = browser(hub, set_password(cluster))
-        spawn(hub)
+        # pending (the hub waits for the job's port), or 500 when the hub saw the squatted
+        # job end within the spawn request's own first seconds
+        spawn(hub, answers=(201, 202, 500))
         deadline = time.monotonic() + 180
         while True:
             _, user = hub.request("GET", "/hub/api/users/student")
