@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grayscott import backends, model
+from grayscott import backends, hardware, model
 from grayscott.labs import build, checks, gpu, size
 from tests.conftest import REQUIRED, use_backend
 
@@ -83,6 +83,8 @@ def stop_expected(path: Path) -> tuple[str, str] | None:
     if not (gate := _lookup(STOPS, path)):
         return None
     stop, names = gate
+    if stop == "NeedsGPU" and (reason := hardware.gpu_reason()) is not None:
+        return stop, "and this machine has none"
     for name in names:
         reason = backends.get(name).unavailable_reason()
         if reason is not None:
@@ -623,7 +625,22 @@ def test_jax_checks() -> None:
 
 # --- the GPU day's checks and GPU gate (judged on the CPU: NumPy, JAX and PyTorch arrays) --------
 
+def test_without_a_gpu_the_gate_says_so_before_any_library(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A laptop with no GPU and no CuPy: "pip install cupy" would not help, so the stop says the
+    machine has no GPU and where the notebook runs instead."""
+    monkeypatch.setattr(hardware, "gpu_reason", lambda *a: "no NVIDIA GPU found")
+    monkeypatch.setattr(backends.get("cupy"), "unavailable_reason",
+                        classmethod(lambda cls: "CuPy is not installed (pip install 'grayscott[cupy]')"))
+    with pytest.raises(gpu.NeedsGPU) as stop:
+        gpu.require_gpu("cupy", "cupy-fused")
+    line = str(stop.value)
+    assert "CuPy, and this machine has none (no NVIDIA GPU found)" in line, line
+    assert "--target gpu" in line and "hub's GPU profile" in line and "pip install" not in line, line
+    assert "\n" not in line
+
+
 def test_require_gpu_stops_with_a_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hardware, "gpu_reason", lambda *a: None)  # a GPU, but no CuPy
     monkeypatch.setattr(backends.get("cupy"), "unavailable_reason", classmethod(lambda cls: "no GPU here"))
     with pytest.raises(gpu.NeedsGPU,
                        match="This notebook needs an NVIDIA GPU with CuPy: no GPU here") as stop:

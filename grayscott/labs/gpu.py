@@ -1,8 +1,10 @@
 """The first cell of a GPU-day notebook: stop cleanly, with one clear line, when it cannot run.
 
 CuPy and cuPyNumeric run only on an NVIDIA GPU. On a machine without one (a laptop, CI) their
-notebooks stop at the first code cell with ``NeedsGPU``: the message says which library and
-why (no driver, library not installed, driver too old). JAX and PyTorch run on the CPU when
+notebooks stop at the first code cell with ``NeedsGPU``. The machine is asked first: where
+there is no GPU, "pip install cupy" would not help, so the student reads that this machine has
+no GPU and where the notebook does run. With a GPU, the message names what else is missing
+(the library, or a driver too old for it). JAX and PyTorch run on the CPU when
 there is no GPU, but PyTorch is not in every environment (the cpu images leave it out: its
 wheel is large): its notebook stops with ``NeedsLibrary`` and how to install it. The tests
 tell these expected stops apart from a real error by the exception's class.
@@ -10,7 +12,7 @@ tell these expected stops apart from a real error by the exception's class.
 
 from __future__ import annotations
 
-from grayscott import backends
+from grayscott import backends, hardware
 
 #: Library names for the message, by backend.
 LIBRARY = {"cupy": "CuPy", "cupy-fused": "CuPy", "cupynumeric": "cuPyNumeric", "torch": "PyTorch"}
@@ -34,6 +36,18 @@ class NeedsLibrary(LabStop):
     """This notebook needs a library that is not installed in this environment."""
 
 
+#: Where a GPU notebook runs when this machine has no GPU (the course's GPU day), and what
+#: runs here meanwhile.
+ELSEWHERE = ("run it where there is one: the hub's GPU profile, or `gslab run jupyter --target gpu` "
+             "on a machine with an NVIDIA GPU; here, notebooks 1 (JAX) and 3 (PyTorch) run on the CPU")
+
+
+def no_gpu_message(backend_names: tuple[str, ...], reason: str) -> str:
+    libraries = " and ".join(dict.fromkeys(LIBRARY.get(name, name) for name in backend_names))
+    return (f"This notebook needs an NVIDIA GPU for {libraries}, and this machine has none "
+            f"({reason}): {ELSEWHERE}")
+
+
 def message(backend: str, reason: str) -> str:
     return f"This notebook needs an NVIDIA GPU with {LIBRARY.get(backend, backend)}: {reason}"
 
@@ -43,7 +57,10 @@ def library_message(backend: str, reason: str) -> str:
 
 
 def require_gpu(*backend_names: str) -> None:
-    """Return when every named backend can run here; else raise ``NeedsGPU`` saying why."""
+    """Return when every named backend can run here; else raise ``NeedsGPU`` saying why: the
+    missing GPU first (nothing to install then), else the backend's own reason."""
+    if (reason := hardware.gpu_reason()) is not None:
+        raise NeedsGPU(no_gpu_message(backend_names, reason))
     for name in backend_names:
         reason = backends.get(name).unavailable_reason()
         if reason is not None:
