@@ -80,3 +80,13 @@ def test_a_long_title_wraps_inside_the_figure() -> None:
 def test_bad_counts_are_refused(clock: Clock) -> None:
     with pytest.raises(ValueError, match="at least 1"):
         timing.repeat({"a": clock.work("a", 1.0)}, runs=0)
+
+
+def test_the_verdict_is_read_from_the_runs_not_written_in_advance() -> None:
+    """cpu/2 once printed "threads do help NumPy" beside a measured 0.86x: the sentence now
+    comes from the runs, and says "no measurable difference" when they overlap."""
+    t = timing.Timings({"one after another": [2.0, 2.1, 2.2, 2.0], "threads": [1.0, 1.1, 1.0, 1.05],
+                        "busy threads": [2.3, 2.4, 2.5, 2.45], "same": [2.05, 2.1, 2.15, 2.0]})
+    assert t.verdict("one after another", "threads").startswith("2.00x faster on this machine")
+    assert t.verdict("one after another", "busy threads").startswith("1.18x slower on this machine")
+    assert t.verdict("one after another", "same").startswith("no measurable difference on this machine")

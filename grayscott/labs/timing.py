@@ -60,6 +60,20 @@ class Timings:
         (a_lo, a_hi), (b_lo, b_hi) = self.middle(a), self.middle(b)
         return a_lo <= b_hi and b_lo <= a_hi
 
+    def verdict(self, before: str, after: str) -> str:
+        """``after`` against ``before`` in words, from this measurement: "N.NNx faster" or
+        "N.NNx slower" (by the medians), or "no measurable difference" when their middle
+        halves overlap. A notebook prints this instead of a sentence written in advance,
+        which the numbers beside it contradicted on a busy 2-core machine (issue #23)."""
+        ratio = self.ratio(before, after)
+        runs = len(self.seconds[after])
+        if self.overlap(before, after):
+            return (f"no measurable difference on this machine ({ratio:.2f}x by the medians; "
+                    f"the middle runs of {runs} overlap)")
+        word = "faster" if ratio > 1 else "slower"
+        times = ratio if ratio > 1 else 1 / ratio
+        return f"{times:.2f}x {word} on this machine (median of {runs} runs)"
+
     def fastest(self) -> str:
         return min(self.seconds, key=self.median)
 
