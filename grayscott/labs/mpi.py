@@ -29,6 +29,11 @@ import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from grayscott.labs.timing import Timings
 
 #: Seconds a run may take before it counts as stuck (a deadlock: a receive nobody sends to).
 DEFAULT_TIMEOUT_S = 120
@@ -156,3 +161,24 @@ def load_script(path: str | Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def repeat_against(script: str | Path, *args: object, out: str | Path, ranks: int, backend: str,
+                   steps: int, params: Any, runs: int = 3) -> Timings:
+    """The MPI program on ``ranks`` ranks and ``backend`` in this process, ``runs`` times each,
+    interleaved, per step: a chart's worth of repeats instead of one run each.
+
+    The program times its own steps and writes the slowest rank's seconds as ``seconds`` into
+    the ``.npz`` at ``out`` (mpiexec's start-up is not a step); the backend is timed the same
+    way (``compare.time_backend``). One run each once read "1.11x" and "1.37x" on the same
+    machine: only repeats say whether the ranks helped here."""
+    from grayscott.labs.compare import time_backend
+
+    mine, theirs = f"{ranks} MPI ranks", f"{backend}, one process"
+    seconds: dict[str, list[float]] = {mine: [], theirs: []}
+    for _ in range(runs):
+        mpirun(script, *args, ranks=ranks, quiet=True)
+        with np.load(out) as result:
+            seconds[mine].append(float(result["seconds"]) / steps)
+        seconds[theirs].append(time_backend(backend, params, steps)[0] / steps)
+    return Timings(seconds, what="step")
