@@ -77,6 +77,11 @@ def use_mpi() -> None:
         pytest.fail(f"{exc} (`make test` installs the mpi extra)")
 
 
+#: A comparison in a cell's printed output: a ratio such as "2.09x" or "x24.2" (grids such as
+#: 64x96 have no decimal point), or the verdict of overlapping runs
+COMPARISON = re.compile(r"\b\d+\.\d+x\b|\bx\d+\.\d+\b|no measurable difference")
+
+
 def stop_expected(path: Path) -> tuple[str, str] | None:
     """For a notebook with a gate: (exception, message) it must stop with here, or None when
     it must run fully."""
@@ -190,9 +195,14 @@ def test_solution_notebook_runs(solution: Path, tmp_path: Path, monkeypatch: pyt
         kinds = [o.output_type for o in cell.outputs]
         if cell.source.lstrip().startswith("checks.check_"):  # a pass prints; no bare True
             assert "execute_result" not in kinds, cell.source
+        chart = any("image/png" in o.get("data", {}) for o in cell.outputs)
         if "compare_with_backend(" in cell.source or "show(repeat(" in cell.source:
-            assert any("image/png" in o.get("data", {}) for o in cell.outputs), \
-                f"no chart of the repeated timings under:\n{cell.source}"
+            assert chart, f"no chart of the repeated timings under:\n{cell.source}"
+        # a printed comparison (a ratio, or "no measurable difference") stands on a chart of
+        # repeats, never on one printed number (issue #23)
+        said = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+        if found := COMPARISON.search(said):
+            assert chart, f"a comparison without a chart of repeats: {found[0]!r} under:\n{cell.source}"
 
 
 def test_a_wrong_answer_reads_as_one_line_in_the_notebook(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from grayscott.labs.compare import Comparison, compare_result, compare_with_back
 from grayscott.labs.gpu import NeedsGPU, NeedsLibrary, require_gpu, require_library
 from grayscott.labs.results import results_file
 from grayscott.labs.size import SIZES, by_size, grid_size, lab_params, size_for_device, size_name
-from grayscott.labs.timing import Timings, repeat, show
+from grayscott.labs.timing import Timings, draw, repeat, show
 
 __all__ = [
     "SIZES",
@@ -27,6 +27,7 @@ __all__ = [
     "by_size",
     "compare_result",
     "compare_with_backend",
+    "draw",
     "grid_size",
     "lab_params",
     "repeat",

@@ -155,10 +155,18 @@ def show(timings: Timings, title: str = "", unit: str = "ms", lines: bool = True
     for line in timings.lines(unit) if lines else ():
         print(line)
     try:
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot  # noqa: F401
     except ImportError:  # the light image: the lines are the result
         return timings
-    figure = timings.chart(title, unit).figure
+    draw(timings.chart(title, unit).figure)
+    return timings
+
+
+def draw(figure: Any) -> None:
+    """Show ``figure`` below the cell as a PNG whatever matplotlib's backend (a test kernel's
+    agg too, where ``plt.show()`` shows nothing), once; outside IPython, ``plt.show()``."""
+    import matplotlib.pyplot as plt
+
     figure.tight_layout()
     try:
         from IPython import get_ipython
@@ -166,11 +174,9 @@ def show(timings: Timings, title: str = "", unit: str = "ms", lines: bool = True
     except ImportError:
         get_ipython = None
     if get_ipython is not None and get_ipython() is not None:
-        # a PNG below the cell whatever matplotlib's backend (a test kernel's agg too), once
         png = io.BytesIO()
         figure.savefig(png, format="png", dpi=90)
         plt.close(figure)
         display(Image(png.getvalue()))
     else:
         plt.show()
-    return timings
