@@ -206,7 +206,7 @@ def test_solution_notebook_runs(solution: Path, tmp_path: Path, monkeypatch: pyt
 
 
 def test_a_wrong_answer_reads_as_one_line_in_the_notebook(tmp_path: Path) -> None:
-    """In a real kernel: a wrong answer is one line (no frames of checks.py, not twice),
+    """In a real kernel: a wrong answer is one line (no frames of the checks package, not twice),
     a right one prints "correct" and leaves no ``True`` under the cell."""
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("from grayscott.labs import checks\n"
@@ -221,7 +221,7 @@ def test_a_wrong_answer_reads_as_one_line_in_the_notebook(tmp_path: Path) -> Non
     wrong, right = nb.cells[1].outputs, nb.cells[2].outputs
     assert [o.output_type for o in wrong] == ["error"] and wrong[0].ename == "CheckFailed"
     assert len(wrong[0].traceback) == 1 and "NOT YET" in wrong[0].traceback[0]
-    assert "checks.py" not in wrong[0].traceback[0]
+    assert "grayscott/labs/checks" not in wrong[0].traceback[0]
     assert [o.output_type for o in right] == ["stream"] and "correct (" in right[0].text
 
 
