@@ -92,10 +92,11 @@ typecheck: $(VENV)/.test-deps ## mypy
 		compose/hub/classroom.py
 	$(BIN)/mypy hpc/hub/gslab_slurm.py hpc/hub/hub_tls.py hpc/hub/jupyterhub_config.py
 
+# The unit suite: tests/conftest.py leaves the engine suites (its ENGINE_SUITES) out of a
+# pytest that does not name them.
 pytest: $(VENV)/.test-deps ## pytest (GRAYSCOTT_REQUIRE_BACKENDS=a,b makes those mandatory)
 	$(BIN)/grayscott backends
-	$(BIN)/python -m pytest --ignore=tests/images --ignore=tests/launcher --ignore=tests/deploy \
-		--ignore=tests/slurm $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Images: every name comes from grayscott/data/variants.toml; one build path, `gslab build`
 # (the bake file it generates, then labels); `make build-cpu-light`, `make images` (all).
