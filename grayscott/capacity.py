@@ -33,7 +33,7 @@ UNLIMITED = 2**62
 #: The file's own structure besides the frames: superblock, attributes (machine, versions),
 #: the chunk index (measured: 96 KiB for 1000 frames of 32 x 32).
 METADATA_BYTES = 2**20
-#: HDF5 puts each chunk on a page boundary (``FrameWriter.PAGE``).
+#: HDF5 puts each chunk on a page boundary (``h5io.FrameFile`` asks it to, for O_DIRECT).
 PAGE = 4096
 #: Frames on the host at once while a run writes: the one fetched, ``FrameWriter``'s queue
 #: of 4, the one its thread writes and its O_DIRECT staging copy.
@@ -169,7 +169,7 @@ def disk_free(folder: Path) -> int:
 
 def output_bytes(params: Params, frames: int) -> int:
     """The HDF5 file of a run: every frame, each chunk padded to start on a 4 kB page
-    (``FrameWriter``'s alignment, for O_DIRECT), and the metadata."""
+    (``FrameFile``'s alignment, for O_DIRECT), and the metadata."""
     frame = params.rows * params.cols * params.np_dtype.itemsize
     return frames * (frame + -frame % PAGE) + METADATA_BYTES
 

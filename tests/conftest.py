@@ -1,8 +1,8 @@
 """Shared fixtures: a hermetic unit suite, which backends must run here, and how to run
 the real CLI.
 
-The unit suite (every test outside tests/images, tests/launcher, tests/deploy and tests/slurm: what
-``make test`` runs) sees no container engine, scheduler or GPU, so that a developer machine
+The unit suite (every test outside the ``ENGINE_SUITES`` folders: what ``make test`` runs) sees
+no container engine, scheduler or GPU, so that a developer machine
 where Docker, Podman, Apptainer or Slurm were installed earlier behaves like a fresh CI
 machine (issue #12: a dry run passed here and failed there). A test that needs one sets it up
 itself (a stand-in on PATH), or, for the GPU, carries the ``gpu`` marker.
@@ -30,11 +30,31 @@ HIDDEN_PROGRAMS = ("docker", "dockerd", "containerd", "podman", "apptainer", "si
                    "sbatch", "srun", "salloc", "squeue", "sinfo", "scancel", "sacct",
                    "slurmctld", "slurmd", "nvidia-smi")
 #: Suites that drive real engines on purpose (make test-images / test-launcher / test-deploy /
-#: test-slurm).
+#: test-slurm): collected only where the command line names them, so that a bare ``pytest``
+#: (``make pytest``) is the hermetic unit suite.
 ENGINE_SUITES = ("images", "launcher", "deploy", "slurm")
+TESTS = Path(__file__).resolve().parent
 #: Where an engine's client would look for its daemon: nowhere.
 NO_DAEMON = "unix:///nonexistent/gslab-unit-tests.sock"
 
+
+
+def _named(config: pytest.Config, folder: Path) -> bool:
+    """Whether a path on the command line is ``folder`` or something in it."""
+    for arg in config.args:
+        path = (config.invocation_params.dir / arg.split("::")[0]).resolve()
+        if path == folder or folder in path.parents:
+            return True
+    return False
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """An engine suite is left out unless named: ``pytest tests/images`` runs it, ``pytest``
+    and ``pytest tests`` do not."""
+    if (collection_path.parent == TESTS and collection_path.name in ENGINE_SUITES
+            and not _named(config, collection_path)):
+        return True
+    return None
 
 
 def required_backends(spec: str) -> set[str]:
@@ -100,7 +120,7 @@ def hermetic_path(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(autouse=True)
 def hermetic(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No engine, scheduler or GPU for a unit test (what every subprocess it starts inherits)."""
-    if request.node.path.relative_to(Path(__file__).parent).parts[0] in ENGINE_SUITES:
+    if request.node.path.relative_to(TESTS).parts[0] in ENGINE_SUITES:
         yield
         return
     monkeypatch.setenv("PATH", request.getfixturevalue("hermetic_path"))

@@ -119,14 +119,14 @@ def test_temporal_blocking_is_the_plain_loop_bit_for_bit(rows: int, cols: int, s
     order: any difference means a ring row was read before it was written or after it was
     overwritten, at a band edge or at the grid's frame."""
     use_backend("numba-blocked")
-    from grayscott.backends import numba_blocked
+    from grayscott.backends._bands import band_edges
 
     params = model.Params(rows=rows, cols=cols)
     u0, v0 = model.initial_state(params, noise=0.3, seed=7)
     plain_u, plain_v = reference(params, u0, v0, steps, "numba")
     blocked = backends.create("numba-blocked", params)
     blocked.load(u0, v0)
-    blocked._bands = numba_blocked.band_edges(rows, bands)
+    blocked._bands = band_edges(rows, bands)
     shape = (len(blocked._bands) - 1, *blocked._ring_u.shape[1:])
     blocked._ring_u = np.full(shape, model.U_BOUNDARY, dtype=np.float32)
     blocked._ring_v = np.full(shape, model.V_BOUNDARY, dtype=np.float32)
@@ -136,7 +136,7 @@ def test_temporal_blocking_is_the_plain_loop_bit_for_bit(rows: int, cols: int, s
 
 
 def test_band_edges_cover_the_interior_once() -> None:
-    from grayscott.backends.numba_blocked import band_edges
+    from grayscott.backends._bands import band_edges
 
     for rows, bands in [(1080, 4), (7, 3), (3, 8), (10, 1)]:
         edges = band_edges(rows, bands)

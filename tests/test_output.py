@@ -86,10 +86,10 @@ def test_frames_past_the_first_block_and_the_cut_at_close(tmp_path: Path,
     """Chunks are allocated a block of frames at a time and written by address: frames in
     later blocks land in the right place, and an early close leaves exactly the frames
     written (here 7 frames in blocks of 3, closed after 7 of 10 planned)."""
-    from grayscott.h5io import FrameWriter
+    from grayscott.h5io import FrameFile, FrameWriter
 
     params = model.Params(rows=6, cols=9)
-    monkeypatch.setattr(FrameWriter, "BLOCK_BYTES", 3 * 6 * 9 * 4)
+    monkeypatch.setattr(FrameFile, "BLOCK_BYTES", 3 * 6 * 9 * 4)
     writer = FrameWriter(tmp_path / "f.h5", params, 10, {})
     for i in range(7):
         writer.put(np.full(params.shape, i, dtype=np.float32))
@@ -130,10 +130,10 @@ def test_page_sized_frames_round_trip(tmp_path: Path, monkeypatch: pytest.Monkey
     """Frames of whole 4 kB pages (32 x 32 float32) go with O_DIRECT where the file system
     takes it, else buffered; either way every frame reads back exactly, after the first
     block of chunks too."""
-    from grayscott.h5io import FrameWriter
+    from grayscott.h5io import FrameFile, FrameWriter
 
     monkeypatch.setenv("GRAYSCOTT_DIRECT_IO", direct)
-    monkeypatch.setattr(FrameWriter, "BLOCK_BYTES", 4 * 4096)
+    monkeypatch.setattr(FrameFile, "BLOCK_BYTES", 4 * 4096)
     params = model.Params(rows=32, cols=32)
     frames = [np.random.default_rng(i).random(params.shape, dtype=np.float32) for i in range(9)]
     writer = FrameWriter(tmp_path / "f.h5", params, 9, {})
@@ -161,7 +161,7 @@ def test_a_full_disk_stops_the_run_with_one_line_and_a_readable_file(
     out = tmp_path / "full.h5"
     frame = 64 * 128 * 4
     # Blocks of 4 frames (not 256 MB) so the file's metadata stays below the limit
-    code = (f"from grayscott import h5io, cli; h5io.FrameWriter.BLOCK_BYTES = {4 * frame}; "
+    code = (f"from grayscott import h5io, cli; h5io.FrameFile.BLOCK_BYTES = {4 * frame}; "
             "cli.main()")
     env = {**os.environ, "GRAYSCOTT_DIRECT_IO": direct, "GSLAB_DISK_LIMIT": "2G",
            "GSLAB_WORK_DIR": str(tmp_path)}

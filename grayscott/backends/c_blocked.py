@@ -24,6 +24,7 @@ import ctypes
 import numpy as np
 
 from grayscott import model, native
+from grayscott.backends._bands import band_edges
 from grayscott.backends._c import CBackend, ptr
 from grayscott.backends.base import SMALL_OBJECTS, register
 
@@ -50,12 +51,6 @@ def aligned_zeros(shape: tuple[int, ...], dtype: np.dtype, align: int = ALIGN) -
     raw = np.zeros(nbytes + align, dtype=np.uint8)
     start = -raw.ctypes.data % align
     return raw[start:start + nbytes].view(dtype).reshape(shape)
-
-
-def band_edges(rows: int, bands: int) -> np.ndarray:
-    """Interior row boundaries (1-based) of ``bands`` nearly equal bands."""
-    bands = max(1, min(bands, rows))
-    return np.linspace(1, rows + 1, bands + 1).round().astype(np.int64)
 
 
 @register

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from grayscott import model
+from grayscott.backends._bands import band_edges
 from grayscott.backends._numba_loop import NumbaLoopBackend, compiled_step_row
 from grayscott.backends.base import register
 
@@ -73,12 +74,6 @@ def compiled_sweep() -> Callable[..., None]:
                                  du, dv, feed, kill, dt)
 
     return sweep
-
-
-def band_edges(rows: int, bands: int) -> np.ndarray:
-    """Interior row boundaries (1-based) of ``bands`` nearly equal bands."""
-    bands = max(1, min(bands, rows))
-    return np.linspace(1, rows + 1, bands + 1).round().astype(np.int64)
 
 
 @register
