@@ -6,9 +6,10 @@ prints either ``correct`` or the *first* precise problem: wrong shape, wrong dty
 boundary frame or the input modified, a NaN, or the cell whose value is wrong and by how
 much. A student fixes one thing at a time, so one clear message beats a list.
 
-One module per course, as the notebooks sit in labs/: ``cpu``, ``gpu``, ``scale``; what
-they share (the verdict, the guards, the comparisons with the reference) is ``core``, and
-JAX's tracing in the lesson's words is ``jax_tracing``. The notebooks call every check as
+One module per course, as the notebooks sit in labs/: ``cpu`` (its JAX notebooks in
+``cpu_jax``), ``gpu``, ``scale``; what they share (the verdict, the guards, the comparisons with the reference) is ``core``, and
+JAX's tracing in the lesson's words is ``jax_tracing``, the likely mistakes of a
+wrong step ``diagnosis``. The notebooks call every check as
 ``checks.check_x`` after ``from grayscott.labs import checks``: this module names them all.
 """
 
@@ -29,12 +30,6 @@ from grayscott.labs.checks.core import (
 from grayscott.labs.checks.cpu import (
     check_diffuse_1d,
     check_interior_view,
-    check_jax_advance,
-    check_jax_fori,
-    check_jax_laplacian,
-    check_jax_power,
-    check_jax_set_frame,
-    check_jax_vmap,
     check_laplacian,
     check_numba_step,
     check_peak_bytes,
@@ -43,6 +38,15 @@ from grayscott.labs.checks.cpu import (
     check_threaded,
     check_time_ms,
 )
+from grayscott.labs.checks.cpu_jax import (
+    check_jax_advance,
+    check_jax_fori,
+    check_jax_laplacian,
+    check_jax_power,
+    check_jax_set_frame,
+    check_jax_vmap,
+)
+from grayscott.labs.checks.diagnosis import STEP_PARAMS
 from grayscott.labs.checks.gpu import (
     BATCH_PAIRS,
     check_device_step,
@@ -69,6 +73,7 @@ __all__ = [
     "NEIGHBOURS",
     "ONE_STEP_TOL",
     "SPLITS",
+    "STEP_PARAMS",
     "CheckFailed",
     "Fn",
     "Passed",

@@ -211,9 +211,13 @@ def reference_steps(u0: np.ndarray, v0: np.ndarray, steps: int,
     return ref.fetch_state()
 
 
-def state_problem(result: Any, expected: tuple[np.ndarray, np.ndarray], tol: float) -> str | None:
+def state_problem(result: Any, expected: tuple[np.ndarray, np.ndarray], tol: float,
+                  diagnose: Callable[[tuple[np.ndarray, np.ndarray]], str | None] | None = None,
+                  ) -> str | None:
     """None if ``result`` is the padded (u, v) ``expected``, else its first problem: a pair,
-    then each array's type, shape and dtype, then the boundary frame, then the values."""
+    then each array's type, shape and dtype, then the mistake ``diagnose`` names in the
+    values (outputs swapped, a term's sign: see ``diagnosis``), then the boundary frame, then
+    the values."""
     if (problem := not_a_tuple(result)) is not None:
         return problem
     u, v = (np.asarray(a) if hasattr(a, "shape") else a for a in result)
@@ -221,6 +225,8 @@ def state_problem(result: Any, expected: tuple[np.ndarray, np.ndarray], tol: flo
         problem = array_problem(got, ref, f"the new {label}", np.inf, padded=True)
         if problem is not None:
             return problem
+    if diagnose is not None and (mistake := diagnose((u, v))) is not None:
+        return mistake
     frame = model.check_boundary(u, v)
     if frame is not None:
         return f"{frame}: update only the interior [1:-1, 1:-1]"

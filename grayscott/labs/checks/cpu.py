@@ -1,9 +1,14 @@
-"""The checks of the CPU day (labs/cpu): measuring, NumPy, the slices baseline and HDF5 by
-hand, Numba, JAX. The JAX advance check serves the GPU day's first notebook too."""
+"""The checks of the CPU day (labs/cpu) before JAX: measuring, NumPy, the slices baseline and
+HDF5 by hand, Numba. The JAX notebooks' checks are in ``cpu_jax``.
+
+Concurrency is judged by timing calls of unequal length (their order and overlap), and
+Numba's ``prange`` by the syntax tree of the compiled function, never by searching its text."""
 
 from __future__ import annotations
 
+import ast
 import inspect
+import textwrap
 import threading
 import time
 from typing import Any
@@ -29,7 +34,7 @@ from grayscott.labs.checks.core import (
     seeded_state,
     state_problem,
 )
-from grayscott.labs.checks.jax_tracing import NotTraceable, jax_in_words, jax_problem, traced
+from grayscott.labs.checks.diagnosis import STEP_PARAMS, step_mistake
 
 # --- notebook 1: measuring -------------------------------------------------------------
 
@@ -51,9 +56,14 @@ def check_time_ms(time_ms: Fn, *, raise_on_failure: bool = True) -> Verdict:
         return refuse(name, f"called the function {len(calls)} times, expected number={number} "
                       "calls", raise_on_failure)
     if not 3.5 <= float(got) <= 40.0:
-        hint = " (seconds? multiply by 1000)" if float(got) < 0.1 else ""
-        hint = hint or (f" (the total of all {number} calls? divide by number)"
-                        if float(got) >= number * 3.5 else "")
+        units = ((1e-3, "seconds? multiply by 1000"),
+                 (number, f"the total of all {number} calls? divide by number"),
+                 (1e3, "microseconds? a millisecond is 1000 microseconds"),
+                 (1e3 * number, f"the total of all {number} calls, in microseconds?"),
+                 (1e6, "nanoseconds? a millisecond is 1,000,000 nanoseconds"),
+                 (1e-3 * number, f"the total of all {number} calls, in seconds?"))
+        hint = next((f" ({text})" for scale, text in units
+                     if 3.5 <= float(got) / scale <= 40.0), "")
         return refuse(name, f"a 4 ms sleep measured {float(got):.4g} ms per call{hint}", raise_on_failure)
     return correct(name, f"a 4 ms sleep measured {float(got):.2f} ms per call")
 
@@ -93,6 +103,8 @@ def check_diffuse_1d(diffuse_1d: Fn, *, raise_on_failure: bool = True) -> Verdic
     problem = input_changed(before[None, :], x[None, :], "x")
     if problem is None and np.ndim(got) != 1:
         problem = f"returned an array of shape {np.shape(got)}, expected 1-D like x"
+    if problem is None and np.asarray(got).dtype == np.float64:  # a float64 kernel: still right
+        got = np.asarray(got).astype(np.float32)
     if problem is None:
         problem = array_problem(np.asarray(got)[None, :], expected[None, :], "the result", ONE_STEP_TOL)
     if problem is not None:
@@ -113,27 +125,50 @@ def check_interior_view(interior: Fn, *, raise_on_failure: bool = True) -> Verdi
     return conclude(name, problem, "a view: it shares memory with the grid", raise_on_failure)
 
 
+#: (argument, seconds) of the threaded check: unequal sleeps, so that completion order is not
+#: argument order, and each one long enough that calls run together must overlap.
+THREADED_SLEEPS = ((1, 0.12), (2, 0.04), (3, 0.09), (4, 0.06))
+
+
 def check_threaded(threaded: Fn, *, raise_on_failure: bool = True) -> Verdict:
-    """``threaded(fn, args)`` must run ``fn(arg)`` for each arg in its own thread, results in order."""
+    """``threaded(fn, args)`` must run ``fn(arg)`` for each arg in its own thread, all at once,
+    results in argument order: the calls sleep unequal times, so a pool of one worker or a
+    start-then-join in the loop shows as calls that never overlap, and results gathered as
+    they finish come back in another order."""
     name = "check_threaded"
-    seen: list[int] = []
+    sleeps = dict(THREADED_SLEEPS)
+    spans: dict[int, tuple[float, float, int]] = {}
     lock = threading.Lock()
 
     def record(x: int) -> int:
+        start = time.perf_counter()
+        time.sleep(sleeps[x])
         with lock:
-            seen.append(threading.get_ident())
-        time.sleep(0.01)
+            spans[x] = (start, time.perf_counter(), threading.get_ident())
         return x * x
 
-    got = threaded(record, [1, 2, 3, 4])
-    if list(got) != [1, 4, 9, 16]:
-        return refuse(name, f"returned {list(got)!r}, expected the results in argument order [1, 4, 9, 16]",
+    args = [x for x, _ in THREADED_SLEEPS]
+    got = threaded(record, args)
+    got = list(got) if got is not None else got
+    expected = [x * x for x in args]
+    if got != expected:
+        finished = [x * x for x in sorted(spans, key=lambda x: spans[x][1])]
+        hint = (": that is the order they finished in; keep each result at its argument's place"
+                if got == finished else "")
+        return refuse(name, f"returned {got!r}, expected the results in argument order {expected}{hint}",
                       raise_on_failure)
     main = threading.get_ident()
-    if all(ident == main for ident in seen):
+    if all(ident == main for _, _, ident in spans.values()):
         return refuse(name, "every call ran in the calling thread: start threads (threading.Thread "
                       "or concurrent.futures.ThreadPoolExecutor)", raise_on_failure)
-    return correct(name, f"{len(set(seen))} threads, results in order")
+    last_start = max(start for start, _, _ in spans.values())
+    first_end = min(end for _, end, _ in spans.values())
+    if last_start >= first_end:
+        threads = len({ident for _, _, ident in spans.values()})
+        return refuse(name, f"the {len(args)} calls did not all run at once (one started after another "
+                      f"had finished; {threads} thread(s) used): start every thread before waiting "
+                      "for any, with as many workers as calls", raise_on_failure)
+    return correct(name, f"{len(args)} calls of unequal length ran at once, results in argument order")
 
 
 # --- notebook 3: the slices baseline ----------------------------------------------------
@@ -157,6 +192,8 @@ def check_laplacian(laplacian: Fn, *, raise_on_failure: bool = True) -> Verdict:
         return refuse(name, _slices_problem(exc), raise_on_failure)
     expected = model.laplacian(before)
     problem = input_changed(before, u, "array")
+    if problem is None and getattr(got, "dtype", None) == np.float64:  # float64 weights: right
+        got = np.asarray(got).astype(np.float32)
     if problem is None:
         problem = laplacian_problem(got, before, expected, "the Laplacian")
     return conclude(name, problem,
@@ -170,15 +207,21 @@ def check_step(step: Fn, *,
     the input arrays unchanged (a loop that writes into them reads neighbours it has already
     updated; the exercises' main warning).
 
-    The result is compared with the ``numpy`` backend; ``steps`` > 1 feeds the result back,
-    which catches a step that swaps its buffers wrongly.
+    The coefficients are ``STEP_PARAMS`` (dt != 1, each different), so that a forgotten dt
+    or a swapped coefficient shows; the first step is compared with the ``numpy`` backend and
+    a wrong one named (``diagnosis``); ``steps`` > 1 feeds the result back, which catches a
+    step that swaps its buffers wrongly.
     """
     u0, v0 = seeded_state()
-    expected = reference_steps(u0, v0, steps)
     u, v = u0.copy(), v0.copy()
     for k in range(steps):
         given = (u, v)
-        result = step(u, v, *CHECK_PARAMS.coefficients())
+        try:
+            result = step(u, v, *STEP_PARAMS.coefficients())
+        except ValueError as exc:
+            if "broadcast" not in str(exc):
+                raise
+            return refuse(name, _slices_problem(exc), raise_on_failure)
         if (problem := not_a_tuple(result)) is not None:
             return refuse(name, problem, raise_on_failure)
         if k == 0:  # the caller's arrays: a loop that writes into them reads updated neighbours
@@ -186,11 +229,20 @@ def check_step(step: Fn, *,
             if changed:
                 return refuse(name, changed + " (u.copy(), v.copy() first, then write the copies)",
                              raise_on_failure)
+            problem = state_problem(result, reference_steps(u0, v0, 1, STEP_PARAMS), ONE_STEP_TOL,
+                                    lambda got: step_mistake(got, u0, v0, 1))
+            if problem is not None:
+                return refuse(name, problem if steps == 1 else f"after one step: {problem}",
+                              raise_on_failure)
         u, v = result
+    expected = reference_steps(u0, v0, steps, STEP_PARAMS)
     problem = state_problem((u, v), expected, model.tolerance("float32") if steps > 1 else ONE_STEP_TOL)
+    if problem is not None and steps > 1:
+        problem = (f"the first step is right, but after {steps} steps fed back: {problem} "
+                   "(does the step keep state between calls, or hand back a buffer it reuses?)")
     grid = f"{CHECK_PARAMS.rows}x{CHECK_PARAMS.cols}"
-    return conclude(name, problem, f"{steps} step(s) on {grid} agree with the numpy backend",
-                    raise_on_failure)
+    return conclude(name, problem, f"{steps} step(s) on {grid} with dt={STEP_PARAMS.dt:g} agree with "
+                    "the numpy backend", raise_on_failure)
 
 
 def check_save_run(save_run: Fn, *, raise_on_failure: bool = True) -> Verdict:
@@ -244,141 +296,29 @@ def check_save_run(save_run: Fn, *, raise_on_failure: bool = True) -> Verdict:
 
 # --- notebook 4: Numba --------------------------------------------------------------------
 
+def _prange_loops(fn: Fn) -> int:
+    """How many ``for`` loops of ``fn``'s syntax tree iterate over a ``prange(...)`` call (a
+    comment or a string that says prange is no loop)."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+
+    def is_prange(node: ast.expr) -> bool:
+        func = node.func if isinstance(node, ast.Call) else None
+        return (isinstance(func, ast.Name) and func.id == "prange") or (
+            isinstance(func, ast.Attribute) and func.attr == "prange")
+
+    return sum(1 for node in ast.walk(tree) if isinstance(node, ast.For) and is_prange(node.iter))
+
+
 def check_numba_step(step: Fn, *, parallel: bool = False, raise_on_failure: bool = True) -> Verdict:
-    """Like ``check_step``, and the function must be compiled by Numba (with ``parallel=True``)."""
+    """Like ``check_step``, and the function must be compiled by Numba (with ``parallel=True``
+    and a loop over ``prange``, found in its syntax tree)."""
     name = "check_numba_step"
     if not (hasattr(step, "py_func") and hasattr(step, "targetoptions")):
         return refuse(name, f"{getattr(step, '__name__', step)!s} is a plain Python function: "
                       "decorate it with @numba.njit", raise_on_failure)
     if parallel and not step.targetoptions.get("parallel"):
         return refuse(name, "compiled without parallel=True: prange then runs serially", raise_on_failure)
-    if parallel and "prange" not in inspect.getsource(step.py_func):
-        return refuse(name, "parallel=True but no prange loop: tell Numba which loop to split",
-                      raise_on_failure)
+    if parallel and _prange_loops(step.py_func) == 0:
+        return refuse(name, "parallel=True but no for loop runs over prange(...) (a comment or a "
+                      "range loop does not count): tell Numba which loop to split", raise_on_failure)
     return check_step(step, steps=3, raise_on_failure=raise_on_failure, name=name)
-
-
-# --- notebooks 5 and 6: JAX ---------------------------------------------------------------
-
-def check_jax_set_frame(set_frame: Fn, *, raise_on_failure: bool = True) -> Verdict:
-    """``set_frame(a, value)``: a new JAX array, the one-cell frame set to value, a unchanged."""
-    import jax.numpy as jnp
-
-    name = "check_jax_set_frame"
-    u, _ = seeded_state()
-    a = jnp.asarray(u)
-    expected = u.copy()
-    expected[0, :] = expected[-1, :] = expected[:, 0] = expected[:, -1] = 0.5
-    try:
-        got = traced(set_frame, a, 0.5)
-    except NotTraceable as exc:
-        return refuse(name, f"{exc} (JAX arrays are immutable: a.at[...].set(...))",
-                      raise_on_failure)
-    problem = jax_problem(got, "set_frame") or array_problem(got, expected, "the result", 0.0, padded=True)
-    return conclude(name, problem, "pure: a new array, traceable by jit", raise_on_failure)
-
-
-def check_jax_power(power: Fn, *, raise_on_failure: bool = True) -> Verdict:
-    """``power`` must be a jitted function with ``n`` static: power(x, n) = x ** n by a loop."""
-    import jax
-    import jax.numpy as jnp
-
-    name = "check_jax_power"
-    x = jnp.arange(1.0, 5.0, dtype=jnp.float32)  # explicit: another library may have enabled x64
-    try:
-        got = power(x, 3)
-    except (jax.errors.ConcretizationTypeError, jax.errors.TracerIntegerConversionError,
-            TypeError):
-        return refuse(name, "n is traced, so range(n) cannot run: make n static "
-                      "(static_argnums=1, the position of n)", raise_on_failure)
-    except ValueError as exc:
-        if (words := jax_in_words(exc)) is None:
-            raise
-        return refuse(name, words, raise_on_failure)
-    if not hasattr(power, "lower"):
-        return refuse(name, "power is not jitted: wrap it with jax.jit(..., static_argnums=...)",
-                      raise_on_failure)
-    problem = jax_problem(got, "power") or array_problem(
-        jnp.atleast_2d(got), np.atleast_2d(np.arange(1.0, 5.0, dtype=np.float32) ** 3), "x ** 3", 1e-4)
-    return conclude(name, problem, "jitted, n static, one trace per value of n", raise_on_failure)
-
-
-def check_jax_fori(repeat_step: Fn, *, raise_on_failure: bool = True) -> Verdict:
-    """``repeat_step(u, v, steps)``: ``steps`` applications of a step with ``lax.fori_loop``."""
-    import jax.numpy as jnp
-
-    name = "check_jax_fori"
-    u0, v0 = seeded_state()
-    expected = reference_steps(u0, v0, 7)
-    try:
-        got = traced(repeat_step, jnp.asarray(u0), jnp.asarray(v0), 7)
-    except NotTraceable as exc:
-        return refuse(name, f"{exc} (steps is traced: use lax.fori_loop, not range)",
-                      raise_on_failure)
-    problem = jax_problem(got, "repeat_step") or state_problem(got, expected, model.tolerance("float32"))
-    return conclude(name, problem, "7 steps under jit with a traced step count agree with the numpy backend",
-                    raise_on_failure)
-
-
-def check_jax_vmap(batched: Fn, *, raise_on_failure: bool = True) -> Verdict:
-    """``batched(stack)``: the Laplacian of each padded grid of a (batch, R+2, C+2) stack."""
-    import jax.numpy as jnp
-
-    name = "check_jax_vmap"
-    u, v = seeded_state()
-    stack = np.stack([u, v, 1.0 - u])
-    expected = np.stack([model.laplacian(a) for a in stack])
-    got = batched(jnp.asarray(stack))
-    problem = jax_problem(got, "batched")
-    if problem is None:
-        arr = np.asarray(got)
-        if arr.shape != expected.shape:
-            problem = f"the result has shape {arr.shape}, expected {expected.shape} (one Laplacian per grid)"
-        else:
-            for k in range(len(stack)):
-                problem = array_problem(arr[k], expected[k], f"grid {k} of the batch", ONE_STEP_TOL)
-                if problem:
-                    break
-    return conclude(name, problem, f"{len(stack)} grids, one Laplacian each", raise_on_failure)
-
-
-def check_jax_laplacian(laplacian: Fn, *, generic: bool = False, raise_on_failure: bool = True) -> Verdict:
-    """A JAX Laplacian: ``laplacian(a)`` (nine terms) or ``laplacian(a, weights)`` (any 3x3)."""
-    import jax.numpy as jnp
-
-    name = "check_jax_laplacian"
-    u, _ = seeded_state()
-    stencils = [model.STENCIL_9, model.STENCIL_5] if generic else [model.STENCIL_9]
-    for stencil in stencils:
-        expected = np.asarray(model.laplacian_weighted(u, stencil), dtype=np.float32)
-        args: tuple[Any, ...] = (jnp.asarray(u),)
-        if generic:
-            args = (*args, jnp.asarray(stencil, dtype=jnp.float32))
-        try:
-            got = traced(laplacian, *args)
-        except NotTraceable as exc:
-            return refuse(name, str(exc), raise_on_failure)
-        label = "the 9-point" if stencil == model.STENCIL_9 else "the 5-point"
-        problem = jax_problem(got, "laplacian") or laplacian_problem(got, u, expected,
-                                                                      f"{label} Laplacian", stencil)
-        if problem is not None:
-            return refuse(name, problem, raise_on_failure)
-    kinds = "9-point and 5-point weights" if generic else "nine terms"
-    return correct(name, f"{kinds}, under jit")
-
-
-def check_jax_advance(advance: Fn, *, raise_on_failure: bool = True) -> Verdict:
-    """``advance(u, v, steps) -> (u, v)`` in JAX: agrees with the numpy backend for 5 and 12 steps."""
-    import jax.numpy as jnp
-
-    name = "check_jax_advance"
-    u0, v0 = seeded_state()
-    for steps in (5, 12):
-        expected = reference_steps(u0, v0, steps)
-        got = advance(jnp.asarray(u0), jnp.asarray(v0), steps)
-        problem = jax_problem(got, "advance") or state_problem(got, expected, model.tolerance("float32"))
-        if problem is not None:
-            return refuse(name, f"after {steps} steps: {problem}", raise_on_failure)
-    return correct(name, "5 and 12 steps agree with the numpy backend")
-
-

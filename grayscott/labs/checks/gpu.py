@@ -23,6 +23,7 @@ from grayscott.labs.checks.core import (
     seeded_state,
     state_problem,
 )
+from grayscott.labs.checks.diagnosis import STEP_PARAMS, step_mistake
 from grayscott.labs.checks.jax_tracing import jax_problem
 
 
@@ -51,12 +52,12 @@ def check_device_step(step: Fn, to_device: Fn, *, steps: int = 3, raise_on_failu
     agree with the numpy backend after ``steps`` steps fed back into the function.
     """
     u0, v0 = seeded_state()
-    expected = reference_steps(u0, v0, steps)
+    expected = reference_steps(u0, v0, steps, STEP_PARAMS)
     u, v = to_device(u0), to_device(v0)
     kind = _kind(u)
     device = getattr(u, "device", None)
-    for _ in range(steps):
-        result = step(u, v, *CHECK_PARAMS.coefficients())
+    for k in range(steps):
+        result = step(u, v, *STEP_PARAMS.coefficients())
         if (problem := not_a_tuple(result)) is not None:
             return refuse(name, problem, raise_on_failure)
         u, v = result
@@ -68,6 +69,11 @@ def check_device_step(step: Fn, to_device: Fn, *, steps: int = 3, raise_on_failu
             if device is not None and getattr(a, "device", None) != device:
                 return refuse(name, f"the new {label} is on {a.device}, the input was on {device}",
                               raise_on_failure)
+        if k == 0:
+            first = state_problem((to_host(u), to_host(v)), reference_steps(u0, v0, 1, STEP_PARAMS),
+                                  ONE_STEP_TOL, lambda got: step_mistake(got, u0, v0, 1))
+            if first is not None:
+                return refuse(name, f"after one step: {first}", raise_on_failure)
     problem = state_problem((to_host(u), to_host(v)), expected,
                             model.tolerance("float32") if steps > 1 else ONE_STEP_TOL)
     return conclude(name, problem, f"{steps} step(s) on {kind} arrays agree with the numpy backend",
