@@ -77,14 +77,20 @@ def _laplacian_5(a: np.ndarray) -> Any:
 
 def _run(u0: np.ndarray, v0: np.ndarray, steps: int, params: model.Params,
          react: React = model.react, laplacian: Callable[[np.ndarray], Any] = model.laplacian,
-         ) -> tuple[np.ndarray, np.ndarray]:
-    """``steps`` steps of a (possibly wrong) ``react`` from padded (u0, v0), in float32."""
+         swap: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``steps`` steps of a (possibly wrong) ``react`` from padded (u0, v0), in float32;
+    ``swap``: each step hands back (v, u) (each padded with its own frame, as ``jnp.pad``
+    does), the next one takes them so."""
     u, v = u0.copy(), v0.copy()
     coefficients = [np.float32(c) for c in params.coefficients()]
     for _ in range(steps):
         un, vn = react(u[1:-1, 1:-1], v[1:-1, 1:-1], laplacian(u), laplacian(v), *coefficients)
-        u, v = u.copy(), v.copy()
+        if swap:
+            u, v = np.full_like(u, model.U_BOUNDARY), np.full_like(v, model.V_BOUNDARY)
+        else:
+            u, v = u.copy(), v.copy()
         u[1:-1, 1:-1], v[1:-1, 1:-1] = un, vn
+        u, v = (v, u) if swap else (u, v)
     return u, v
 
 
@@ -117,7 +123,8 @@ def _stale_cells(got: tuple[np.ndarray, np.ndarray], start: tuple[np.ndarray, np
         stale &= g == s
     if not wrong.any() or not stale[wrong].all():
         return None
-    rows, cols = sorted({int(i) for i in np.nonzero(wrong)[0]}), sorted({int(j) for j in np.nonzero(wrong)[1]})
+    rows = sorted({int(i) for i in np.nonzero(wrong)[0]})
+    cols = sorted({int(j) for j in np.nonzero(wrong)[1]})
     full_rows = [i for i in rows if wrong[i, 1:-1].all()]
     full_cols = [j for j in cols if wrong[1:-1, j].all()]
     where = (f"padded row(s) {full_rows}" if full_rows else
@@ -138,6 +145,8 @@ def step_mistake(got: tuple[Any, Any], u0: np.ndarray, v0: np.ndarray, steps: in
         return None
     if _close((pair[1], pair[0]), expected, tol):
         return "u and v come back swapped: return (u, v), in that order"
+    if steps > 1 and _close(pair, _run(u0, v0, steps, params, swap=True), tol):
+        return "each step hands back (v, u): return (u, v), in that order"
     if _close(pair, (u0, v0), 0.0):
         return "u and v came back unchanged: return the new arrays, after the step"
     if _close(pair, _run(v0, u0, steps, params), tol) or _close(
