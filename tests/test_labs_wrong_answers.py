@@ -90,6 +90,11 @@ def loops(row_range: Callable[[int], range], col_range: Callable[[int], range],
     return step
 
 
+def frame_written(u: Any, v: Any) -> tuple[Any, Any]:
+    u[0, 0] = 0.3
+    return u, v
+
+
 STEP_MISTAKES: list[tuple[str, Step, str]] = [
     ("no-dt", make_step(react_with(dt=1.0)), "without dt"),
     ("du-dv-swapped", make_step(react_with(du="dv", dv="du")), "Du and Dv are swapped"),
@@ -114,8 +119,7 @@ STEP_MISTAKES: list[tuple[str, Step, str]] = [
     ("last-col-missed", loops(lambda n: range(1, n - 1), lambda n: range(1, n - 2)),
      "padded column(s) [17]"),
     ("writes-input", lambda u, v, *c: (u.__setitem__((1, 1), 0.5), (u, v))[1], "modified its input u"),
-    ("frame-written", lambda u, v, *c: (lambda un, vn: (un.__setitem__((0, 0), 0.3), (un, vn))[1])(
-        *GOOD(u, v, *c)), "boundary frame of u"),
+    ("frame-written", lambda u, v, *c: frame_written(*GOOD(u, v, *c)), "boundary frame of u"),
     ("one-array", lambda u, v, *c: GOOD(u, v, *c)[0], "expected a pair (u, v)"),
     ("interior-only", lambda u, v, *c: tuple(a[1:-1, 1:-1] for a in GOOD(u, v, *c)),
      "return the whole padded array"),
@@ -227,9 +231,8 @@ def test_check_threaded_times_overlap_and_order(threaded: Callable[..., Any], ph
 
 # --- Laplacians, 1-D diffusion, views ---------------------------------------------------------
 
-def weighted(weights: Any) -> Callable[[Any], Any]:
-    w = np.asarray(weights, dtype=np.float32)
-    return lambda a: model.laplacian_weighted(a, tuple(tuple(float(x) for x in row) for row in w))
+def weighted(weights: model.Stencil) -> Callable[[Any], Any]:
+    return lambda a: model.laplacian_weighted(a, weights)
 
 
 def broadcast_mistake(a: Any) -> Any:
@@ -253,7 +256,8 @@ LAPLACIAN_MISTAKES = [
 ]
 
 
-@pytest.mark.parametrize(("laplacian", "phrase"), [pytest.param(f, p, id=i) for i, f, p in LAPLACIAN_MISTAKES])
+@pytest.mark.parametrize(("laplacian", "phrase"),
+                         [pytest.param(f, p, id=i) for i, f, p in LAPLACIAN_MISTAKES])
 def test_check_laplacian_names_the_weight(laplacian: Callable[..., Any], phrase: str) -> None:
     refused(checks.check_laplacian, laplacian, phrase=phrase)
 
@@ -298,7 +302,7 @@ def test_check_numba_step_refuses_a_plain_function() -> None:
 def _numba_steps() -> dict[str, Any]:
     numba = pytest.importorskip("numba")
 
-    def serial(u, v, du, dv, f, k, dt):  # type: ignore[no-untyped-def]
+    def serial(u, v, du, dv, f, k, dt):
         # prange would split this loop
         un, vn = u.copy(), v.copy()
         for i in range(1, u.shape[0] - 1):

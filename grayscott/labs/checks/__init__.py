@@ -7,9 +7,9 @@ boundary frame or the input modified, a NaN, or the cell whose value is wrong an
 much. A student fixes one thing at a time, so one clear message beats a list.
 
 One module per course, as the notebooks sit in labs/: ``cpu`` (its JAX notebooks in
-``cpu_jax``), ``gpu``, ``scale``; what they share (the verdict, the guards, the comparisons with the reference) is ``core``, and
-JAX's tracing in the lesson's words is ``jax_tracing``, the likely mistakes of a
-wrong step ``diagnosis``. The notebooks call every check as
+``cpu_jax``), ``gpu``, ``scale``; what they share (the verdict, the guards, the comparisons
+with the reference) is ``core``, JAX's tracing in the lesson's words ``jax_tracing``, the
+likely mistakes of a wrong step ``diagnosis``. The notebooks call every check as
 ``checks.check_x`` after ``from grayscott.labs import checks``: this module names them all.
 """
 

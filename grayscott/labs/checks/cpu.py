@@ -11,7 +11,6 @@ import inspect
 import textwrap
 import threading
 import time
-from typing import Any
 
 import numpy as np
 
