@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -115,6 +116,18 @@ def test_check_halo_exchange_rejects(solution_program: Path, old: str, new: str,
     with pytest.raises(checks.CheckFailed, match=message):
         checks.check_halo_exchange(str(wrong))
     assert "NOT YET" not in capsys.readouterr().out  # said once: in the exception
+
+
+def test_check_halo_exchange_names_a_deadlock_within_seconds(solution_program: Path) -> None:
+    """Both receives before any send: every rank waits for a neighbour that waits too. The
+    check says so within its timeout (it used to wait 120 s and then name no mistake)."""
+    old = "    comm.Sendrecv(a[1], dest=up"
+    wrong = variant(solution_program, old, "    comm.Recv(a[-1], source=down)\n"
+                    "    comm.Recv(a[0], source=up)\n" + old)
+    start = time.perf_counter()
+    with pytest.raises(checks.CheckFailed, match="a deadlock, every rank blocked in a receive"):
+        checks.check_halo_exchange(str(wrong), timeout=8)
+    assert time.perf_counter() - start < 30
 
 
 def test_unfilled_gap_surfaces_as_not_implemented(tmp_path: Path) -> None:

@@ -87,7 +87,12 @@ def check_torch_laplacian(laplacian: Fn, device: Any = "cpu", *, raise_on_failur
     name = "check_torch_laplacian"
     u, _ = seeded_state()
     a = torch.tensor(u, device=device)
-    got = laplacian(a)
+    try:
+        got = laplacian(a)
+    except RuntimeError as exc:  # conv2d's shape and dtype rules, said as the lesson says them
+        if (words := _conv2d_in_words(str(exc))) is None:
+            raise
+        return refuse(name, words, raise_on_failure)
     problem = None
     if not isinstance(got, torch.Tensor):
         problem = f"returned a {type(got).__name__}, expected a torch.Tensor"
@@ -95,9 +100,35 @@ def check_torch_laplacian(laplacian: Fn, device: Any = "cpu", *, raise_on_failur
         problem = f"the result is on {got.device}, the input was on {a.device}"
     elif got.dim() == 4:
         problem = f"the result has shape {tuple(got.shape)}: drop conv2d's batch and channel axes ([0, 0])"
+    if problem is None and got.dtype == torch.float64:  # float64 weights, and the input made float64
+        got = got.float()
     if problem is None:
         problem = laplacian_problem(to_host(got), u, model.laplacian(u), "the Laplacian")
     return conclude(name, problem, f"a {tuple(got.shape)} tensor on {got.device}", raise_on_failure)
+
+
+def _conv2d_in_words(text: str) -> str | None:
+    """PyTorch's conv2d errors students meet, in the lesson's words (None: another error)."""
+    if "Expected 3D (unbatched) or 4D (batched) input" in text:
+        return ("conv2d takes a 4-D input (batch, channel, rows, cols): give the padded grid "
+                "two leading axes of length 1, and take them off the result")
+    if "weight should have at least three dimensions" in text or "weight of size" in text:
+        return "conv2d takes its weights as a 4-D tensor (out channels, in channels, 3, 3)"
+    if "expected scalar type" in text or "should be the same" in text or "dtype" in text:
+        return (f"conv2d's input and weights differ in dtype ({text.splitlines()[0]}): make both "
+                "float32 (a tensor from a NumPy array of Python floats is float64)")
+    return None
+
+
+def _program_grows(fn: Fn, small: tuple[Any, ...], large: tuple[Any, ...],
+                   static: tuple[int, ...]) -> tuple[int, int] | None:
+    """The lines of JAX's traced program for ``small`` and ``large`` arguments, when the
+    program for ``large`` is longer (a Python loop over what should be one transformation)."""
+    import jax
+
+    lines = [len(str(jax.make_jaxpr(fn, static_argnums=static)(*args)).splitlines())
+             for args in (small, large)]
+    return (lines[0], lines[1]) if lines[1] > lines[0] else None
 
 
 #: (feed, kill) pairs of the batch checks: three different patterns of the model.
@@ -134,6 +165,13 @@ def check_jax_batch(batched_advance: Fn, *, raise_on_failure: bool = True) -> Ve
                     problem = "every grid of the batch is the same: use each grid's own feed and kill"
                 problem = f"grid {k} (feed={feed}, kill={kill}), after {steps} steps: {problem}"
                 break
+    if problem is None and (grows := _program_grows(
+            batched_advance, (stack_u, stack_v, feeds, kills, steps),
+            (*(jnp.concatenate([x, x]) for x in (stack_u, stack_v, feeds, kills)), steps),
+            (4,))):
+        problem = (f"the values are right, but the traced program grows with the batch ({grows[0]} lines "
+                   f"for {batch} pairs, {grows[1]} for {2 * batch}): a Python loop over the pairs; "
+                   "map one advance over the batch axis with one JAX transformation")
     return conclude(name, problem,
                     f"{batch} (feed, kill) pairs, {steps} steps each, agree with the numpy backend",
                     raise_on_failure)
@@ -161,6 +199,12 @@ def check_jax_scan_frames(run_frames: Fn, *, raise_on_failure: bool = True) -> V
                                      lambda k: f"frame {k} (after {(k + 1) * per_frame} steps)")
     if problem is None:
         problem = state_problem(got[:2], (ref_u, ref_v), model.tolerance("float32"))
+    if problem is None and (grows := _program_grows(
+            run_frames, (jnp.asarray(u0), jnp.asarray(v0), frames, per_frame),
+            (jnp.asarray(u0), jnp.asarray(v0), 2 * frames, per_frame), (2, 3))):
+        problem = (f"the frames are right, but the traced program grows with their number "
+                   f"({grows[0]} lines for {frames} frames, {grows[1]} for {2 * frames}): a Python loop "
+                   "over the frames; let lax.scan carry the state and stack what each frame returns")
     return conclude(name, problem, f"{frames} frames of {per_frame} steps agree with the numpy backend",
                     raise_on_failure)
 

@@ -70,18 +70,35 @@ def _split_problem(rows: int, size: int, blocks: list[tuple[int, int]]) -> str |
     return None
 
 
-def check_halo_exchange(script: str, *, ranks: int = 3, raise_on_failure: bool = True) -> Verdict:
+#: Seconds the halo check waits for its ranks: a correct exchange of a few small rows takes
+#: about a second (most of it starting the ranks); one that waits longer is stuck, and the
+#: student hears so now rather than after the two minutes a whole run is allowed.
+HALO_TIMEOUT_S = 20.0
+
+
+def check_halo_exchange(script: str, *, ranks: int = 3, raise_on_failure: bool = True,
+                        timeout: float = HALO_TIMEOUT_S) -> Verdict:
     """``exchange_halos(comm, a, up, down)`` in ``script``, run on ``ranks`` real MPI processes.
 
     See ``grayscott.labs.halo_check``: every ghost row must hold the neighbour's edge row, the
-    boundary's ghost rows and the interiors must stay as they were.
+    boundary's ghost rows and the interiors must stay as they were. Ranks that do not finish
+    within ``timeout`` seconds are a deadlock, named as one.
     """
     import json
 
     from grayscott.labs import mpi
 
     name = "check_halo_exchange"
-    output = mpi.mpirun("grayscott.labs.halo_check", script, ranks=ranks, quiet=True, module=True)
+    try:
+        output = mpi.mpirun("grayscott.labs.halo_check", script, ranks=ranks, quiet=True, module=True,
+                            timeout=timeout)
+    except mpi.MPIRunFailed as exc:
+        if "did not finish" not in str(exc):
+            raise
+        return refuse(name, f"the {ranks} ranks were still waiting after {timeout:g} s: a deadlock, "
+                      "every rank blocked in a receive whose sender is itself blocked (a rank that "
+                      "receives before it sends waits for a neighbour doing the same): pair each "
+                      "send with its receive so that no rank waits first", raise_on_failure)
     lines = [line for line in output.splitlines() if line.startswith("{")]
     if not lines:
         return refuse(name, f"the check printed nothing (did {script} print or exit by itself?): "
