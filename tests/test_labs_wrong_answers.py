@@ -125,6 +125,8 @@ STEP_MISTAKES: list[tuple[str, Step, str]] = [
      "return the whole padded array"),
     ("float64", lambda u, v, *c: tuple(a.astype(np.float64) for a in GOOD(u, v, *c)),
      "dtype float64"),
+    ("model-coefficients", lambda u, v, *c: GOOD(u, v, *model.Params().coefficients()),
+     "ignores the coefficients it is given"),
 ]
 
 
@@ -442,3 +444,36 @@ def test_check_jax_power_refuses(power: Any, phrase: str) -> None:
 
     fn = {"traced-n": jax.jit(loop), "static-x": jax.jit(loop, static_argnums=0)}.get(power, power)
     refused(checks.check_jax_power, fn, phrase=phrase)
+
+
+# --- measuring memory: the peak of this call, not of the one before ----------------------------
+
+def _peak(reset: bool, scale: float = 1.0, current: bool = False) -> Callable[..., Any]:
+    import tracemalloc
+
+    def peak_bytes(fn: Callable[..., Any], *args: Any) -> Any:
+        if not tracemalloc.is_tracing():
+            tracemalloc.start()
+        if reset:
+            tracemalloc.reset_peak()
+        fn(*args)
+        now, peak = tracemalloc.get_traced_memory()
+        if reset:
+            tracemalloc.stop()
+        value = now if current else peak
+        return value * scale if scale != 1.0 else value
+    return peak_bytes
+
+
+@pytest.mark.parametrize(("peak_bytes", "phrase"), [
+    pytest.param(_peak(reset=False), "the peak of the call before", id="never-reset"),
+    pytest.param(_peak(reset=True, scale=1e-6), "returned a float", id="megabytes"),
+    pytest.param(_peak(reset=True, current=True), "expected about 16 MB", id="current-not-peak"),
+])
+def test_check_peak_bytes_refuses(peak_bytes: Callable[..., Any], phrase: str) -> None:
+    import tracemalloc
+
+    try:
+        refused(checks.check_peak_bytes, peak_bytes, phrase=phrase)
+    finally:
+        tracemalloc.stop()

@@ -155,6 +155,10 @@ def step_mistake(got: tuple[Any, Any], u0: np.ndarray, v0: np.ndarray, steps: in
     if _close(pair, _run(u0, v0, steps, params, laplacian=_laplacian_5), tol):
         return ("that is the 5-point stencil (centre -4, N, S, E, W): this lab uses the school's "
                 "9-point one (centre -8, all eight neighbours 1)")
+    if params != model.Params(rows=params.rows, cols=params.cols) and _close(
+            pair, _run(u0, v0, steps, model.Params(rows=params.rows, cols=params.cols)), tol):
+        return ("the step ignores the coefficients it is given: it uses the model's own du, dv, "
+                "feed, kill, dt, where it must use its arguments")
     for mistake, react in _variants():
         if _close(pair, _run(u0, v0, steps, params, react=react), tol):
             return mistake
