@@ -477,3 +477,294 @@ def test_check_peak_bytes_refuses(peak_bytes: Callable[..., Any], phrase: str) -
         refused(checks.check_peak_bytes, peak_bytes, phrase=phrase)
     finally:
         tracemalloc.stop()
+
+
+# --- the GPU day on the CPU: torch tensors, JAX batches and scans, frames to the host --------
+
+def _torch_laplacians() -> dict[str, Callable[..., Any]]:
+    torch = pytest.importorskip("torch")
+    functional = torch.nn.functional
+    weight = torch.tensor(model.STENCIL_9, dtype=torch.float32).reshape(1, 1, 3, 3)
+    return {
+        "no-batch-axes": lambda a: functional.conv2d(a, weight),
+        "weights-2d": lambda a: functional.conv2d(a[None, None], weight[0, 0])[0, 0],
+        "float64-weights": lambda a: functional.conv2d(
+            a[None, None], torch.from_numpy(np.asarray(model.STENCIL_9)).reshape(1, 1, 3, 3))[0, 0],
+        "keeps-4d": lambda a: functional.conv2d(a[None, None], weight),
+        "padding-1": lambda a: functional.conv2d(a[None, None], weight, padding=1)[0, 0],
+        "numpy-result": lambda a: model.laplacian(a.numpy()),
+        "five-point": lambda a: functional.conv2d(
+            a[None, None], torch.tensor(model.STENCIL_5, dtype=torch.float32).reshape(1, 1, 3, 3))[0, 0],
+    }
+
+
+@pytest.mark.parametrize(("kind", "phrase"), [
+    ("no-batch-axes", "conv2d takes a 4-D input"),
+    ("weights-2d", "conv2d takes its weights as a 4-D tensor"),
+    ("float64-weights", "differ in dtype"),
+    ("keeps-4d", "drop conv2d's batch and channel axes"),
+    ("padding-1", "that is the padded shape"),
+    ("numpy-result", "expected a torch.Tensor"),
+    ("five-point", "5-point stencil"),
+])
+def test_check_torch_laplacian_names_the_mistake(kind: str, phrase: str) -> None:
+    refused(checks.check_torch_laplacian, _torch_laplacians()[kind], phrase=phrase)
+
+
+@pytest.mark.parametrize(("step", "phrase"), [pytest.param(s, p, id=i) for i, s, p in STEP_MISTAKES
+                                              if i in ("no-dt", "du-dv-swapped", "outputs-swapped",
+                                                       "reaction-sign-v", "model-coefficients")])
+def test_check_device_step_on_torch_tensors_names_the_mistake(step: Step, phrase: str) -> None:
+    torch = pytest.importorskip("torch")
+
+    def on_torch(u: Any, v: Any, *c: float) -> Any:
+        return tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in step(u.numpy(), v.numpy(), *c))
+
+    refused(checks.check_device_step, on_torch, torch.tensor, phrase=phrase)
+
+
+def test_check_device_step_wants_the_state_kept_on_the_device() -> None:
+    torch = pytest.importorskip("torch")
+    refused(checks.check_device_step, lambda u, v, *c: GOOD(u.numpy(), v.numpy(), *c), torch.tensor,
+            phrase="keep the state on the device")
+
+
+def _jax_advance(u: Any, v: Any, feed: Any, kill: Any, n: int) -> Any:
+    import jax.numpy as jnp
+    from jax import lax
+
+    p = checks.CHECK_PARAMS
+
+    def body(_: int, state: Any) -> Any:
+        u, v = state
+        a, b = model.react(u[1:-1, 1:-1], v[1:-1, 1:-1], model.laplacian(u), model.laplacian(v),
+                           p.du, p.dv, feed, kill, p.dt)
+        return jnp.pad(a, 1, constant_values=1.0), jnp.pad(b, 1, constant_values=0.0)
+
+    return lax.fori_loop(0, n, body, (u, v))
+
+
+def _batches() -> dict[str, Callable[..., Any]]:
+    jax = pytest.importorskip("jax")
+    import jax.numpy as jnp
+
+    def loop(u: Any, v: Any, feeds: Any, kills: Any, steps: int) -> Any:
+        outs = [_jax_advance(u[i], v[i], feeds[i], kills[i], steps) for i in range(u.shape[0])]
+        return jnp.stack([o[0] for o in outs]), jnp.stack([o[1] for o in outs])
+
+    return {
+        "python-loop": loop,
+        "first-pair-for-all": jax.vmap(lambda u, v, f, k, n: _jax_advance(u, v, 0.014, 0.054, n),
+                                       in_axes=(0, 0, 0, 0, None)),
+        "feed-kill-swapped": jax.vmap(lambda u, v, f, k, n: _jax_advance(u, v, k, f, n),
+                                      in_axes=(0, 0, 0, 0, None)),
+        "one-grid": lambda u, v, f, k, n: _jax_advance(u[0], v[0], f[0], k[0], n),
+    }
+
+
+@pytest.mark.parametrize(("kind", "phrase"), [
+    ("python-loop", "a Python loop over the pairs"),
+    ("first-pair-for-all", "use each grid's own feed and kill"),
+    ("feed-kill-swapped", "grid 0 (feed=0.014, kill=0.054)"),
+    ("one-grid", "one padded grid per (feed, kill) pair"),
+])
+def test_check_jax_batch_refuses(kind: str, phrase: str) -> None:
+    refused(checks.check_jax_batch, _batches()[kind], phrase=phrase)
+
+
+def _scans() -> dict[str, Callable[..., Any]]:
+    pytest.importorskip("jax")
+    import jax.numpy as jnp
+    from jax import lax
+
+    p = checks.CHECK_PARAMS
+
+    def loop(u: Any, v: Any, frames: int, per: int) -> Any:
+        vs = []
+        for _ in range(frames):
+            u, v = _jax_advance(u, v, p.feed, p.kill, per)
+            vs.append(v[1:-1, 1:-1])
+        return u, v, jnp.stack(vs)
+
+    def before(u: Any, v: Any, frames: int, per: int) -> Any:
+        def one(state: Any, _: Any) -> Any:
+            return _jax_advance(*state, p.feed, p.kill, per), state[1][1:-1, 1:-1]
+        (u, v), vs = lax.scan(one, (u, v), xs=None, length=frames)
+        return u, v, vs
+
+    def padded(u: Any, v: Any, frames: int, per: int) -> Any:
+        def one(state: Any, _: Any) -> Any:
+            new = _jax_advance(*state, p.feed, p.kill, per)
+            return new, new[1]
+        (u, v), vs = lax.scan(one, (u, v), xs=None, length=frames)
+        return u, v, vs
+
+    return {"python-loop": loop, "frame-before-steps": before, "padded-frames": padded}
+
+
+@pytest.mark.parametrize(("kind", "phrase"), [
+    ("python-loop", "a Python loop over the frames"),
+    ("frame-before-steps", "frame 0 (after 3 steps)"),
+    ("padded-frames", "one interior of V per frame"),
+])
+def test_check_jax_scan_frames_refuses(kind: str, phrase: str) -> None:
+    refused(checks.check_jax_scan_frames, _scans()[kind], phrase=phrase)
+
+
+# --- the scaling day: rows split over ranks, the school's run in seconds ----------------------
+
+@pytest.mark.parametrize(("split_rows", "phrase"), [
+    pytest.param(lambda r, s, k: (k * (r // s), (k + 1) * (r // s)), "rows are lost", id="remainder-lost"),
+    pytest.param(lambda r, s, k: (k * (r // s), (k + 1) * (r // s) if k < s - 1 else r),
+                 "they must differ by at most one", id="remainder-on-last"),
+    pytest.param(lambda r, s, k: (k * -(-r // s), min((k + 1) * -(-r // s), r) + 1), "past the grid",
+                 id="overlap"),
+    pytest.param(lambda r, s, k: r // s, "expected a pair of ints", id="size-only"),
+    pytest.param(lambda r, s, k: (k * r / s, (k + 1) * r / s), "expected a pair of ints", id="floats"),
+    pytest.param(lambda r, s, k: ((s - 1 - k) * (r // s), (s - k) * (r // s)), "must start at 0",
+                 id="reversed-ranks"),
+])
+def test_check_split_rows_refuses(split_rows: Callable[..., Any], phrase: str) -> None:
+    refused(checks.check_split_rows, split_rows, phrase=phrase)
+
+
+def _school_seconds(kind: str) -> Callable[..., Any]:
+    from grayscott import school
+
+    run = school.school_run()
+    right = school.projected_seconds
+    return {
+        "milliseconds": lambda ms, r, c: right(ms, r, c) * 1e3,
+        "too-small": lambda ms, r, c: right(ms, r, c) / 1e3,
+        "unscaled": lambda ms, r, c: ms / 1e3 * run.steps,
+        "ratio-upside-down": lambda ms, r, c: ms / 1e3 * run.steps * (r * c) / run.cells,
+        "frames-not-steps": lambda ms, r, c: right(ms, r, c) / run.steps_per_frame,
+        "string": lambda ms, r, c: f"{right(ms, r, c):.1f} s",
+    }[kind]
+
+
+@pytest.mark.parametrize(("kind", "phrase"), [
+    ("milliseconds", "milliseconds, not seconds"),
+    ("too-small", "a factor 1000 too small"),
+    ("unscaled", "scale the time per step by that ratio"),
+    ("ratio-upside-down", "the cell ratio is upside down"),
+    ("frames-not-steps", "steps in all"),
+    ("string", "expected a number of seconds"),
+])
+def test_check_school_seconds_names_the_slip(kind: str, phrase: str) -> None:
+    refused(checks.check_school_seconds, _school_seconds(kind), phrase=phrase)
+
+
+# --- correct answers written another way: each accepted -------------------------------------
+
+def lap_roll(a: Any) -> Any:
+    total = -9.0 * a
+    for di in (-1, 0, 1):
+        for dj in (-1, 0, 1):
+            total = total + np.roll(np.roll(a, di, axis=0), dj, axis=1)
+    return total[1:-1, 1:-1]
+
+
+def lap_ndimage(a: Any) -> Any:
+    from scipy import ndimage
+
+    return ndimage.convolve(a, np.asarray(model.STENCIL_9, dtype=np.float32))[1:-1, 1:-1]
+
+
+def lap_convolve2d(a: Any) -> Any:
+    from scipy import signal
+
+    return signal.convolve2d(a, np.asarray(model.STENCIL_9, dtype=np.float32), mode="valid")
+
+
+def lap_correlate2d(a: Any) -> Any:
+    from scipy import signal
+
+    return signal.correlate2d(a, np.asarray(model.STENCIL_9, dtype=np.float32), mode="valid")
+
+
+def lap_weights_from_list(a: Any) -> Any:
+    weights = np.array([[1.0, 1.0, 1.0], [1.0, -8.0, 1.0], [1.0, 1.0, 1.0]])  # float64
+    rows, cols = a.shape[0] - 2, a.shape[1] - 2
+    return sum(weights[i, j] * a[i:i + rows, j:j + cols] for i in range(3) for j in range(3))
+
+
+def step_roll(u: Any, v: Any, du: float, dv: float, f: float, k: float, dt: float) -> Any:
+    un, vn = u.copy(), v.copy()
+    un[1:-1, 1:-1], vn[1:-1, 1:-1] = model.react(u[1:-1, 1:-1], v[1:-1, 1:-1], lap_roll(u),
+                                                 lap_roll(v), du, dv, f, k, dt)
+    return un, vn
+
+
+def threads_by_hand(fn: Callable[..., Any], args: list[Any]) -> list[Any]:
+    results: list[Any] = [None] * len(args)
+
+    def run(i: int, a: Any) -> None:
+        results[i] = fn(a)
+
+    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(args)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def timeit_ms(fn: Callable[..., Any], *args: Any, number: int = 1) -> float:
+    import timeit
+
+    return 1e3 * timeit.timeit(lambda: fn(*args), number=number) / number
+
+
+ACCEPTED: list[tuple[str, Callable[[], Any]]] = [
+    ("laplacian-np-roll", lambda: checks.check_laplacian(lap_roll)),
+    ("laplacian-ndimage-convolve", lambda: checks.check_laplacian(lap_ndimage)),
+    ("laplacian-signal-convolve2d", lambda: checks.check_laplacian(lap_convolve2d)),
+    ("laplacian-signal-correlate2d", lambda: checks.check_laplacian(lap_correlate2d)),
+    ("laplacian-float64-weights-from-a-list", lambda: checks.check_laplacian(lap_weights_from_list)),
+    ("diffuse-np-convolve-list-kernel", lambda: checks.check_diffuse_1d(
+        lambda x, d: np.concatenate([x[:1], x[1:-1] + d * np.convolve(x, [1.0, -2.0, 1.0], "valid"),
+                                     x[-1:]]))),
+    ("step-np-roll", lambda: checks.check_step(step_roll)),
+    ("step-columns-outer", lambda: checks.check_step(loops(lambda n: range(1, n - 1),
+                                                           lambda n: range(1, n - 1), j_outer=True))),
+    ("step-device-numpy", lambda: checks.check_device_step(step_roll, np.array)),
+    ("threaded-by-hand", lambda: checks.check_threaded(threads_by_hand)),
+    ("threaded-pool-map", lambda: checks.check_threaded(pool_of(8))),
+    ("time-ms-timeit", lambda: checks.check_time_ms(timeit_ms)),
+    ("peak-bytes-reset", lambda: checks.check_peak_bytes(_peak(reset=True))),
+]
+
+
+@pytest.mark.parametrize("check", [pytest.param(c, id=i) for i, c in ACCEPTED])
+def test_correct_answers_written_another_way_are_accepted(check: Callable[[], Any]) -> None:
+    assert check()
+
+
+def _jax_accepted() -> dict[str, Callable[[], Any]]:
+    jax = pytest.importorskip("jax")
+    import jax.numpy as jnp
+    from jax.scipy.signal import correlate2d
+
+    def generic_sum(a: Any, w: Any) -> Any:
+        rows, cols = a.shape[0] - 2, a.shape[1] - 2
+        return sum(w[i, j] * a[i:i + rows, j:j + cols] for i in range(3) for j in range(3))
+
+    return {
+        "vmap-jitted": lambda: checks.check_jax_vmap(jax.jit(jax.vmap(model.laplacian))),
+        "vmap-of-roll": lambda: checks.check_jax_vmap(jax.vmap(lambda a: (
+            sum(jnp.roll(jnp.roll(a, i, 0), j, 1) for i in (-1, 0, 1) for j in (-1, 0, 1))
+            - 9 * a)[1:-1, 1:-1])),
+        "generic-correlate2d": lambda: checks.check_jax_laplacian(
+            lambda a, w: correlate2d(a, w, mode="valid"), generic=True),
+        "generic-sum-of-slices": lambda: checks.check_jax_laplacian(generic_sum, generic=True),
+        "advance-jitted-fori": lambda: checks.check_jax_advance(jax.jit(fori(jax_step()))),
+        "batch-vmap": lambda: checks.check_jax_batch(jax.jit(jax.vmap(_jax_advance,
+                                                                      in_axes=(0, 0, 0, 0, None)))),
+    }
+
+
+@pytest.mark.parametrize("kind", ["vmap-jitted", "vmap-of-roll", "generic-correlate2d",
+                                  "generic-sum-of-slices", "advance-jitted-fori", "batch-vmap"])
+def test_correct_jax_answers_written_another_way_are_accepted(kind: str) -> None:
+    assert _jax_accepted()[kind]()
