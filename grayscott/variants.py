@@ -2,16 +2,22 @@
 
 ``python -m grayscott.variants`` prints what the Makefile and ``docker buildx bake`` need,
 so that no other file lists images, parents or build arguments.
+
+``GRAYSCOTT_VARIANTS`` names another table of the same shape to read instead (a site's own
+flavour, or a test's copy with one added): every reader, ``gslab`` and the Makefile included,
+then sees it, without editing the installed package.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tomllib
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from grayscott.errors import UsageError
@@ -88,10 +94,20 @@ class Variant:
         return tuple(reversed(chain))
 
 
+#: The variable that points every reader at another variant table (a TOML file's path)
+TABLE_ENV = "GRAYSCOTT_VARIANTS"
+
+
 @cache
 def table() -> dict[str, Any]:
-    text = resources.files("grayscott").joinpath("data/variants.toml").read_text()
-    return tomllib.loads(text)
+    """The variant table: the package's own, or the file ``GRAYSCOTT_VARIANTS`` names."""
+    other = os.environ.get(TABLE_ENV)
+    if not other:
+        return tomllib.loads(resources.files("grayscott").joinpath("data/variants.toml")
+                            .read_text())
+    if not Path(other).is_file():
+        raise UsageError(f"{TABLE_ENV}={other}: no such file (unset it for the package's table)")
+    return tomllib.loads(Path(other).read_text())
 
 
 @cache
