@@ -70,6 +70,10 @@ class Variant:
     server: Server | None = None
     #: the lock of this layer's own extra packages, if it has one (the jupyter layer)
     layer_lock: str | None = None
+    #: how the local runtime starts this flavour without an image, () if it cannot (the
+    #: table's comment on ``local_command`` says more), and how to install what it runs
+    local_command: tuple[str, ...] = ()
+    local_fix: str = ""
 
     @property
     def name(self) -> str:
@@ -131,7 +135,9 @@ def variants() -> tuple[Variant, ...]:
                               fspec["health"], fspec["open"], tuple(fspec.get("root_args", ())),
                               fspec.get("ready", fspec["health"]), fspec.get("ready_header", ""))
                 if "health" in fspec else None,
-                layer_lock=fspec["lock"].format(target=target) if "lock" in fspec else None))
+                layer_lock=fspec["lock"].format(target=target) if "lock" in fspec else None,
+                local_command=tuple(fspec.get("local_command", ())),
+                local_fix=fspec.get("local_fix", "")))
     return tuple(result)
 
 
