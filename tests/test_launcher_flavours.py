@@ -106,3 +106,10 @@ def test_the_local_runtime_refuses_a_flavour_without_a_local_command_by_name(
         table_copy: Path) -> None:
     one_line_error(gslab("run", "voila", "--runtime", "local", "--workdir", str(table_copy),
                          "--dry-run"), "voila", "local_command", "container")
+
+
+def test_a_variant_table_that_is_not_there_is_one_line(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commands read the table as gslab starts: a wrong path is an error, not a traceback."""
+    monkeypatch.setenv(TABLE_ENV, str(tmp_path / "nowhere.toml"))
+    one_line_error(gslab("run", "jupyter", "--dry-run"), TABLE_ENV, "nowhere.toml", "no such file")
