@@ -41,7 +41,7 @@ import pytest
 import yaml
 
 from grayscott import backends, variants
-from grayscott.launcher import kubernetes as gslab_k8s
+from grayscott.launcher.render import kubernetes as gslab_k8s
 from tests.k8s_policy import CLOSED, DNS, INTERNET, egress_allows
 
 ROOT = Path(__file__).resolve().parents[1]
