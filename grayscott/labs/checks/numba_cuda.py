@@ -39,14 +39,15 @@ def _where(wrong: np.ndarray) -> str | None:
     return None
 
 
-def _host_pair(result: object) -> tuple[np.ndarray, np.ndarray]:
-    u, v = result  # type: ignore[misc]
-    return tuple(np.asarray(a.copy_to_host() if hasattr(a, "copy_to_host") else a)  # type: ignore[return-value]
-                 for a in (u, v))
+def _host_pair(result: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The (u, v) a run returned, on the host (device arrays are copied back)."""
+    u, v = result[0], result[1]
+    return (np.asarray(u.copy_to_host() if hasattr(u, "copy_to_host") else u),
+            np.asarray(v.copy_to_host() if hasattr(v, "copy_to_host") else v))
 
 
 #: Mistakes of a whole term, recognised by the coefficients that would give the student's result
-MIXED_UP = {
+MIXED_UP: dict[str, dict[str, Any]] = {
     "dt is missing: the update must be multiplied by dt (here 0.8, not 1)": {"dt": 1.0},
     "Du and Dv are swapped: u diffuses with du, v with dv": {"du": CUDA_PARAMS.dv, "dv": CUDA_PARAMS.du},
     "feed and kill are swapped": {"feed": CUDA_PARAMS.kill, "kill": CUDA_PARAMS.feed},
@@ -109,7 +110,7 @@ def cuda_run_problem(run: Fn, params: model.Params = CUDA_PARAMS) -> str | None:
     return None
 
 
-def launcher(kernel: Fn, threads: tuple[int, int] = (8, 8)) -> Fn:
+def launcher(kernel: Any, threads: tuple[int, int] = (8, 8)) -> Fn:
     """A ``run`` for ``kernel`` alone: one pair of device arrays in, one out, enough blocks in
     (x, y) = (columns, rows) order; so the kernel is checked before the student's own launch."""
     def run(u0: np.ndarray, v0: np.ndarray, steps: int, *coefficients: np.float32) -> tuple[Any, Any]:
@@ -125,7 +126,7 @@ def launcher(kernel: Fn, threads: tuple[int, int] = (8, 8)) -> Fn:
     return run
 
 
-def check_cuda_kernel(kernel: Fn, raise_on_failure: bool = True) -> Verdict:
+def check_cuda_kernel(kernel: Any, raise_on_failure: bool = True) -> Verdict:
     """The kernel alone, launched by the check over a small grid, one step."""
     problem = _one_launch_problem(launcher(kernel), CUDA_PARAMS)
     return conclude("check_cuda_kernel", problem,
