@@ -88,7 +88,7 @@ lint: $(VENV)/.test-deps ## ruff, shellcheck, hadolint
 
 typecheck: $(VENV)/.test-deps ## mypy
 	$(BIN)/mypy
-	$(BIN)/mypy compose/hub/gslab_hub.py compose/hub/gslab_tls.py compose/hub/jupyterhub_config.py \
+	$(BIN)/mypy compose/hub/gslab_hub compose/hub/jupyterhub_config.py \
 		compose/hub/classroom.py
 	$(BIN)/mypy hpc/hub/gslab_slurm.py hpc/hub/hub_tls.py hpc/hub/jupyterhub_config.py
 
