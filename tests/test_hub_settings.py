@@ -1,6 +1,7 @@
 """The one-machine hub's settings (compose/hub/gslab_hub/settings.py), without an engine: the
 spawn form's profiles and their defaults, every GSLAB_HUB_* checked at the hub's start with a
-one-line refusal, what a student's network must be, and each default written once."""
+one-line refusal, what a student's network must be, and each default written once (compose
+and the swarm stack hand an unset setting over empty)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 HUB = Path(__file__).resolve().parents[1] / "compose" / "hub"
 # The hub image's layout (PYTHONPATH=/srv/jupyterhub): the package beside jupyterhub_config.py
@@ -157,6 +159,18 @@ def test_each_student_gets_a_free_subnet() -> None:
         "10.213.0.48/28")
     with pytest.raises(LookupError, match=r"every /28 of 10.213.0.0/27 is in use"):
         settings.free_subnet("10.213.0.0/27", ["10.213.0.0/28", "10.213.0.16/28"])
+
+
+@pytest.mark.parametrize("stack", ["compose.yaml", "stack.yaml"])
+def test_each_default_is_written_once(stack: str) -> None:
+    """compose.yaml and stack.yaml pass each setting of settings.DEFAULTS on without a default
+    of their own (``${NAME:-}``): two defaults had disagreed (GPU memory 16G there, 8G here)."""
+    hub = yaml.safe_load((HUB / stack).read_text())["services"]["hub"]
+    passed = {k: v for k, v in hub["environment"].items() if k in DEFAULTS}
+    assert passed, f"{stack} passes none of the settings"
+    # no GPU on a swarm; the helpers' image is the hub's own (compose builds it: its name)
+    fixed = {"GSLAB_HUB_GPU": "no"} if stack == "stack.yaml" else {"GSLAB_HUB_IMAGE": hub["image"]}
+    assert passed == {k: fixed.get(k, f"${{{k}:-}}") for k in passed}
 
 
 def test_tls_is_on_unless_loopback_or_off_by_name(tmp_path: Path) -> None:
