@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import NoReturn
 
 from rich.console import Console
@@ -26,23 +27,26 @@ def stderr_console() -> Console:
     return Console(stderr=True, width=_width())
 
 
-def run_app(app: Callable[[], object]) -> NoReturn:
-    """Run a Typer app as the entry point: our errors become ``error: ...`` on one line and
-    their exit code (2). Typer's standalone mode already turns bad options into a usage
-    message with exit 2."""
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """Our errors inside become ``error: ...`` on one line and their exit code (2)."""
     try:
-        app()
+        yield
     except GrayScottError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
+
+
+def run_app(app: Callable[[], object]) -> NoReturn:
+    """Run a Typer app as the entry point, with one-line errors. Typer's standalone mode
+    already turns bad options into a usage message with exit 2."""
+    with one_line_errors():
+        app()
     sys.exit(0)
 
 
 def run_script(main: Callable[[list[str]], int]) -> NoReturn:
     """``python -m`` entry of a small module command: its exit code, or our one-line error."""
-    try:
+    with one_line_errors():
         code = main(sys.argv[1:])
-    except GrayScottError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(exc.exit_code)
     sys.exit(code)

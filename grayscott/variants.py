@@ -2,16 +2,22 @@
 
 ``python -m grayscott.variants`` prints what the Makefile and ``docker buildx bake`` need,
 so that no other file lists images, parents or build arguments.
+
+``GRAYSCOTT_VARIANTS`` names another table of the same shape to read instead (a site's own
+flavour, or a test's copy with one added): every reader, ``gslab`` and the Makefile included,
+then sees it, without editing the installed package.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tomllib
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from grayscott.errors import UsageError
@@ -64,6 +70,10 @@ class Variant:
     server: Server | None = None
     #: the lock of this layer's own extra packages, if it has one (the jupyter layer)
     layer_lock: str | None = None
+    #: how the local runtime starts this flavour without an image, () if it cannot (the
+    #: table's comment on ``local_command`` says more), and how to install what it runs
+    local_command: tuple[str, ...] = ()
+    local_fix: str = ""
 
     @property
     def name(self) -> str:
@@ -88,10 +98,20 @@ class Variant:
         return tuple(reversed(chain))
 
 
+#: The variable that points every reader at another variant table (a TOML file's path)
+TABLE_ENV = "GRAYSCOTT_VARIANTS"
+
+
 @cache
 def table() -> dict[str, Any]:
-    text = resources.files("grayscott").joinpath("data/variants.toml").read_text()
-    return tomllib.loads(text)
+    """The variant table: the package's own, or the file ``GRAYSCOTT_VARIANTS`` names."""
+    other = os.environ.get(TABLE_ENV)
+    if not other:
+        return tomllib.loads(resources.files("grayscott").joinpath("data/variants.toml")
+                            .read_text())
+    if not Path(other).is_file():
+        raise UsageError(f"{TABLE_ENV}={other}: no such file (unset it for the package's table)")
+    return tomllib.loads(Path(other).read_text())
 
 
 @cache
@@ -115,7 +135,9 @@ def variants() -> tuple[Variant, ...]:
                               fspec["health"], fspec["open"], tuple(fspec.get("root_args", ())),
                               fspec.get("ready", fspec["health"]), fspec.get("ready_header", ""))
                 if "health" in fspec else None,
-                layer_lock=fspec["lock"].format(target=target) if "lock" in fspec else None))
+                layer_lock=fspec["lock"].format(target=target) if "lock" in fspec else None,
+                local_command=tuple(fspec.get("local_command", ())),
+                local_fix=fspec.get("local_fix", "")))
     return tuple(result)
 
 

@@ -6,7 +6,14 @@ containers' (their processes are the host's) and gslab's own."""
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from tests.test_launcher_squatting import _await_line, _gslab, _stop
 
 
 def argv_holding(secret: str) -> list[str]:
@@ -22,3 +29,21 @@ def argv_holding(secret: str) -> list[str]:
             words = argv.replace(b"\0", b" ").decode(errors="replace")
             found.append(f"{cmdline.parent.name}: {words}")
     return found
+
+
+@contextmanager
+def serving_jupyter(runtime: str, port: int, workdir: Path, timeout: float) -> Iterator[str]:
+    """``gslab run jupyter`` on ``runtime`` in the foreground, up to its URL: yields the token
+    it printed (for a scan while it serves), then stops gslab as a terminal's Ctrl-C would
+    (SIGTERM to its process group) and waits for it. ``timeout``: gslab's own wait for the
+    server; the URL is awaited half as long again."""
+    gslab = _gslab("run", "jupyter", "--runtime", runtime, "--port", str(port), "--workdir",
+                   str(workdir), "--timeout", str(timeout))
+    try:
+        ready = _await_line(gslab.stdout, "The lab is ready", timeout=timeout * 1.5)
+        token = re.search(r"\?token=([0-9a-f]{32,})", "".join(ready))
+        assert token, ready
+        yield token.group(1)
+    finally:
+        os.killpg(gslab.pid, signal.SIGTERM)
+        _stop(gslab, 60)

@@ -41,7 +41,7 @@ import pytest
 import yaml
 
 from grayscott import backends, variants
-from grayscott.launcher import kubernetes as gslab_k8s
+from grayscott.launcher.render import kubernetes as gslab_k8s
 from tests.k8s_policy import CLOSED, DNS, INTERNET, egress_allows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -750,14 +750,14 @@ def test_nobody_signs_up_as_a_teacher(tmp_path: Path) -> None:
 # The hub and every lab share one origin: a page a student's server sends, opened by a teacher
 # who may access every server (`access:servers`, JupyterHub's admin role), runs with the
 # teacher's cookies and can make the student an admin through the hub's API. The one-machine
-# hub's answer (compose/hub/gslab_hub.py, TEACHER_SCOPES), here in Z2JH values.
+# hub's answer (compose/hub/gslab_hub/roles.py, TEACHER_SCOPES), here in Z2JH values.
 
 def compose_teacher_scopes() -> list[str]:
-    """compose/hub/gslab_hub.py's TEACHER_SCOPES, read from its source (importing it needs
-    the hub image's docker and dockerspawner)."""
+    """compose/hub/gslab_hub/roles.py's TEACHER_SCOPES, read from its source (the hub's
+    package is the hub image's, not on this suite's path)."""
     import ast
 
-    tree = ast.parse((ROOT / "compose/hub/gslab_hub.py").read_text())
+    tree = ast.parse((ROOT / "compose/hub/gslab_hub/roles.py").read_text())
     (value,) = [node.value for node in tree.body if isinstance(node, ast.Assign) and any(
         isinstance(target, ast.Name) and target.id == "TEACHER_SCOPES" for target in node.targets)]
     return list(ast.literal_eval(value))

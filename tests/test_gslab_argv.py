@@ -3,16 +3,13 @@ its token is in no command line of this machine (the engines' runs are in tests/
 
 from __future__ import annotations
 
-import os
-import re
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from tests.argv_scan import argv_holding
-from tests.test_launcher_squatting import _await_line, _gslab, _stop, free_port
+from tests.argv_scan import argv_holding, serving_jupyter
+from tests.test_launcher_squatting import free_port
 
 
 def test_the_scan_finds_a_token_put_on_a_command_line() -> None:
@@ -30,15 +27,6 @@ def test_the_scan_finds_a_token_put_on_a_command_line() -> None:
 
 
 def test_the_local_labs_token_is_in_no_command_line(tmp_path: Path) -> None:
-    port = free_port()
-    gslab = _gslab("run", "jupyter", "--runtime", "local", "--port", str(port), "--workdir",
-                   str(tmp_path), "--timeout", "90")
-    try:
-        ready = _await_line(gslab.stdout, "The lab is ready", timeout=120)
-        token = re.search(r"\?token=([0-9a-f]{32,})", "".join(ready))
-        assert token, ready
-        found = argv_holding(token.group(1))
-    finally:
-        os.killpg(gslab.pid, signal.SIGTERM)
-        _stop(gslab, 60)
+    with serving_jupyter("local", free_port(), tmp_path, timeout=90) as token:
+        found = argv_holding(token)
     assert found == [], found

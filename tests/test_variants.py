@@ -106,11 +106,13 @@ def test_required_backends_name_a_target_for_its_table_list() -> None:
 
 def test_a_runtime_is_one_module_and_one_registry_line() -> None:
     """Every registered runtime is found by name, in its own module named after it, and
-    ``--runtime auto`` considers every one."""
+    ``--runtime auto`` tries every one in the registry's order, the order the README gives."""
     from grayscott.launcher import registry
 
     modules = {cls.__module__ for cls in registry.RUNTIMES.values()}
     assert len(modules) == len(registry.RUNTIMES)
     for name, cls in registry.RUNTIMES.items():
         assert registry.create(name).name == name and cls.__module__.endswith(name)
-    assert set(registry.AUTO_ORDER) == set(registry.RUNTIMES)
+    assert registry.AUTO_ORDER == ("docker", "podman", "apptainer", "singularity", "local")
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert "# auto: " + " > ".join(registry.AUTO_ORDER) + "\n" in readme

@@ -47,7 +47,7 @@ detect_gpu() {
     fi
 }
 
-# The students' disks (GSLAB_HUB_DISK_LIMIT, see gslab_hub.py): once their labs are stopped,
+# The students' disks (GSLAB_HUB_DISK_LIMIT, see gslab_hub/disks.py): once their labs are stopped,
 # detach the loop devices (as a host reboot does; the next spawn attaches them again), with
 # a short-lived container of the hub's image, as the hub attaches them.
 detach_disks() {
@@ -81,7 +81,7 @@ remove_egress_rules() {
 }
 
 # The names and addresses of this machine, for the certificate the hub makes itself when the
-# site gave none (gslab_tls.py): what students may type in their browser.
+# site gave none (gslab_hub/tls.py): what students may type in their browser.
 tls_names() {
     local names
     names="$(hostname 2>/dev/null || true) $(hostname -f 2>/dev/null || true)"
@@ -114,7 +114,7 @@ hub_refused() {
 }
 
 # wait_ready [LOGS-COMMAND...]: the hub's health answers (HTTPS, or plain HTTP where the hub
-# chose it: gslab_tls.py), or its logs and an error.
+# chose it: gslab_hub/tls.py), or its logs and an error.
 wait_ready() {
     local scheme port host
     port=$(grep -E '^HUB_PORT=' "$envfile" | cut -d= -f2 || true)

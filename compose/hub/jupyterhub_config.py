@@ -12,7 +12,7 @@ GSLAB_HUB_GPU           auto (default), yes, no: offer the GPU image in the spaw
 GSLAB_HUB_CPU_IMAGE / GSLAB_HUB_GPU_IMAGE, GSLAB_HUB_MEM_LIMIT, GSLAB_HUB_CPU_LIMIT,
 GSLAB_HUB_GPU_MEM_LIMIT, GSLAB_HUB_GPU_CPU_LIMIT, GSLAB_HUB_GPUS (all, or ids "0,1")
 GSLAB_HUB_DISK_LIMIT    2G (default): each student's /work is a file system of that size (a
-                        loop device, see gslab_hub.py); none: plain volumes, no cap
+                        loop device, see gslab_hub/disks.py); none: plain volumes, no cap
 GSLAB_HUB_IMAGE         the hub's own image (its helper containers attach the disks)
 GSLAB_HUB_CULL_TIMEOUT  seconds of inactivity before a server is stopped (3600), checked
 GSLAB_HUB_CULL_EVERY    every 300 seconds
@@ -25,17 +25,19 @@ GSLAB_HUB_LAB_SUBNETS   10.213.0.0/16: each lab gets a /28 of it, a network of i
 GSLAB_HUB_LAB_EGRESS    none (default): a lab reaches its hub and nothing else (no host
                         service, no LAN, no metadata, no internet); internet: the internet
                         too, never the host nor private/link-local ranges (host firewall
-                        rules, see gslab_hub.py; the labs' own networks only, not `shared`)
+                        rules, see gslab_hub/network.py; the labs' own networks only, not `shared`)
 GSLAB_HUB_TLS           auto (default): HTTPS with the site's certificate when
                         /srv/jupyterhub/tls/{cert,key}.pem are there (HUB_TLS_DIR), else
                         with a self-signed one the hub makes once (its data volume), except
                         on loopback (GSLAB_HUB_BIND 127.0.0.1: plain HTTP); off: plain HTTP
-                        wherever bound, for a TLS-terminating proxy in front (gslab_tls.py)
+                        wherever bound, for a TLS-terminating proxy in front (gslab_hub/tls.py)
 GSLAB_HUB_LOG_SIZE, GSLAB_HUB_LOG_FILES   10m x 3: each container's log on the host (the
                         labs', the hub's): what a student printing without end can fill
+
+Each default is written once, in gslab_hub/settings.py (DEFAULTS): a setting left unset or
+empty gets it. The spawner's settings are GslabSpawner's configurable traits, set here.
 """
 
-import ipaddress
 import json
 import logging
 import os
@@ -43,24 +45,21 @@ import sys
 from pathlib import Path
 
 import docker
-from gslab_hub import (
-    LAB_LOGGING,
-    TEACHER_SCOPES,
-    TEACHERS,
-    GslabSpawner,
-    GslabSwarmSpawner,
-    HideXsrfCookies,
-    TeacherPasswordAuthenticator,
-    admin_names_held,
+from gslab_hub.auth import TeacherPasswordAuthenticator
+from gslab_hub.logs import LAB_LOGGING, HideXsrfCookies
+from gslab_hub.network import install_egress_rules, reconnect_hub
+from gslab_hub.roles import TEACHER_SCOPES, TEACHERS, admin_names_held
+from gslab_hub.settings import (
+    LAB_PIDS_LIMIT,
     bounded_log,
-    disk_limit_bytes,
     gpu_available,
-    install_egress_rules,
-    lab_egress,
     profiles_from_env,
-    reconnect_hub,
+    spawner_settings,
+    whole_number,
 )
-from gslab_tls import names_for, self_signed, tls_mode
+from gslab_hub.spawner import GslabSpawner
+from gslab_hub.swarm import GslabSwarmSpawner
+from gslab_hub.tls import names_for, self_signed, tls_mode
 
 c = get_config()  # type: ignore[name-defined]  # noqa: F821 - provided by JupyterHub
 env = os.environ
@@ -83,7 +82,7 @@ c.JupyterHub.hub_port = 8081
 c.JupyterHub.hub_connect_ip = "127.0.0.1"
 c.Spawner.hub_connect_url = f"http://{env.get('GSLAB_HUB_CONNECT_IP', 'hub')}:{c.JupyterHub.hub_port}"
 
-# HTTPS unless bound to loopback or told otherwise by name (gslab_tls.py), and then every
+# HTTPS unless bound to loopback or told otherwise by name (gslab_hub/tls.py), and then every
 # cookie of the hub and the labs (JUPYTERHUB_COOKIE_OPTIONS) is Secure.
 tls = Path(env.get("GSLAB_HUB_TLS_DIR", "/srv/jupyterhub/tls"))
 try:
@@ -141,29 +140,28 @@ try:
     docker_info = docker.from_env().info()
 except docker.errors.DockerException as exc:
     sys.exit(f"error: the hub cannot reach the Docker engine ({exc}); is the socket mounted?")
-GslabSpawner.profiles = profiles_from_env(
-    env, gpu_available(env.get("GSLAB_HUB_GPU", "auto"), docker_info=docker_info))
+hub_name = env.get("GSLAB_HUB_NAME", "gslab-hub")
+# Spawns and stops side by side (DockerSpawner's own default is one at a time), each
+# student's /work a file system of its own size (kernel-enforced: a full disk is theirs),
+# each lab on a network of its own that only the hub joins (a /28 of GSLAB_HUB_LAB_SUBNETS
+# each; "shared" puts every lab on the hub's network, as before): every setting checked here.
+try:
+    c.GslabSpawner.profiles = profiles_from_env(
+        env, gpu_available(env.get("GSLAB_HUB_GPU", ""), docker_info=docker_info))
+    for trait, value in spawner_settings(env, hub_name).items():
+        setattr(c.GslabSpawner, trait, value)
+except ValueError as exc:
+    sys.exit(f"error: {exc}")
 c.JupyterHub.spawner_class = GslabSpawner
-# Spawns and stops side by side (DockerSpawner's own default is one at a time).
-GslabSpawner.docker_threads = int(os.environ.get("GSLAB_HUB_DOCKER_THREADS", "16"))
 # A restart of the hub (a teacher changing a setting) keeps every student's lab running: the
 # default would stop and delete them all on the way down. `make hub-down` stops them itself.
 c.JupyterHub.cleanup_servers = False
-hub_name = env.get("GSLAB_HUB_NAME", "gslab-hub")
 c.DockerSpawner.network_name = hub_name
 c.DockerSpawner.use_internal_ip = True
 c.DockerSpawner.remove = True  # containers go; the user's volume stays
 c.DockerSpawner.prefix = hub_name
 c.DockerSpawner.name_template = "{prefix}-{username}"
 c.DockerSpawner.volumes = {hub_name + "-user-{username}": "/work"}
-# Each student's /work a file system of its own size (kernel-enforced: a full disk is theirs)
-try:
-    GslabSpawner.disk_bytes = disk_limit_bytes(env.get("GSLAB_HUB_DISK_LIMIT", "2G"))
-except ValueError as exc:
-    sys.exit(f"error: {exc}")
-GslabSpawner.disk_limit = env.get("GSLAB_HUB_DISK_LIMIT", "2G").strip()
-GslabSpawner.disk_helper_image = env.get("GSLAB_HUB_IMAGE", "gray-scott-lab-hub:latest")
-GslabSpawner.disks_volume = hub_name + "-disks"
 c.DockerSpawner.default_url = "/lab"
 c.DockerSpawner.pull_policy = "never"  # the site's images are built or loaded locally
 # The image contract: UID 1000:100 (the image's user), read-only root filesystem, /tmp a tmpfs
@@ -172,7 +170,7 @@ c.DockerSpawner.extra_host_config = {
     "tmpfs": {"/tmp": "exec,mode=1777"},
     "security_opt": ["no-new-privileges"],
     "cap_drop": ["ALL"],
-    "pids_limit": 1024,
+    "pids_limit": LAB_PIDS_LIMIT,
     # what a student prints without end fills at most this much of the host's disk
     "log_config": bounded_log(env),
 }
@@ -180,41 +178,31 @@ c.DockerSpawner.extra_host_config = {
 c.Spawner.start_timeout = 180
 c.Spawner.http_timeout = 120
 
-# What keeps students apart: each lab on a network of its own that only the hub joins (a
-# /28 of GSLAB_HUB_LAB_SUBNETS each; "shared" puts every lab on the hub's network, as before).
+# The students' own networks: the hub joins them again, and for GSLAB_HUB_LAB_EGRESS=internet
+# the host's firewall rules are in place before any lab starts.
 spawner = env.get("GSLAB_HUB_SPAWNER", "docker")
-lab_subnets = env.get("GSLAB_HUB_LAB_SUBNETS", "10.213.0.0/16").strip()
-if lab_subnets != "shared" and spawner != "swarm":
-    try:
-        ipaddress.ip_network(lab_subnets)
-    except ValueError:
-        sys.exit(f"error: GSLAB_HUB_LAB_SUBNETS must be a network like 10.213.0.0/16 or "
-                 f"'shared', not {lab_subnets!r}")
-    GslabSpawner.lab_subnets = lab_subnets
-    GslabSpawner.hub_container = env.get("GSLAB_HUB_CONTAINER", hub_name)
-    reconnect_hub(docker.from_env(), GslabSpawner.hub_container)
-    # What else a lab reaches (GSLAB_HUB_LAB_EGRESS): its network's kind, and for internet
-    # the host's firewall rules, in place before any lab starts
-    try:
-        GslabSpawner.lab_egress = lab_egress(env.get("GSLAB_HUB_LAB_EGRESS", "none"))
-        if GslabSpawner.lab_egress == "internet":
-            install_egress_rules(docker.from_env().api, GslabSpawner.disk_helper_image,
-                                 GslabSpawner.hub_container, lab_subnets)
-    except (ValueError, RuntimeError, docker.errors.DockerException) as exc:
-        sys.exit(f"error: {exc}")
+if c.GslabSpawner.lab_subnets and spawner != "swarm":
+    reconnect_hub(docker.from_env(), c.GslabSpawner.hub_container)
+    if c.GslabSpawner.lab_egress == "internet":
+        try:
+            install_egress_rules(docker.from_env().api, c.GslabSpawner.disk_helper_image,
+                                 c.GslabSpawner.hub_container, c.GslabSpawner.lab_subnets)
+        except (RuntimeError, docker.errors.DockerException) as exc:
+            sys.exit(f"error: {exc}")
 
 # The same labs as services of a Docker Swarm (compose/hub/stack.yaml): the settings above
-# apply; a service states the image contract itself (gslab_hub.GslabSwarmSpawner). A GPU on a
+# apply; a service states the image contract itself (gslab_hub/swarm.py). A GPU on a
 # swarm needs each node's generic resources configured: not offered there.
 if spawner == "swarm":
     c.JupyterHub.spawner_class = GslabSwarmSpawner
-    GslabSpawner.profiles = [p for p in GslabSpawner.profiles if not p.gpu]
+    c.GslabSwarmSpawner.profiles = [p for p in c.GslabSpawner.profiles if not p.gpu]
     c.SwarmSpawner.pull_policy = "skip"  # the images are on the nodes (or in a registry)
     c.SwarmSpawner.extra_create_kwargs = {"labels": {"org.gray-scott-lab.hub": hub_name}}
     c.SwarmSpawner.volume_driver = env.get("GSLAB_HUB_VOLUME_DRIVER", "")
     # Not on a swarm (compose/README.md says so): the per-student disk (a loop device of this
     # machine) and the per-student network (services share the stack's overlay network).
-    GslabSwarmSpawner.disk_bytes = None
+    c.GslabSwarmSpawner.disk_limit = "none"
+    c.GslabSwarmSpawner.lab_subnets = ""
 elif spawner != "docker":
     sys.exit(f"error: GSLAB_HUB_SPAWNER must be docker or swarm, not {spawner!r}")
 
@@ -225,8 +213,11 @@ logging.getLogger("tornado.application").addFilter(HideXsrfCookies())
 c.Spawner.args = [f"--ServerApp.logging_config={json.dumps(LAB_LOGGING)}"]
 
 # Stop servers nobody used for an hour; the gslab-admin service for gslab-hub-admin and tests
-cull_timeout = int(env.get("GSLAB_HUB_CULL_TIMEOUT", "3600"))
-cull_every = int(env.get("GSLAB_HUB_CULL_EVERY", "300"))
+try:
+    cull_timeout = whole_number(env, "GSLAB_HUB_CULL_TIMEOUT", minimum=0)
+    cull_every = whole_number(env, "GSLAB_HUB_CULL_EVERY")
+except ValueError as exc:
+    sys.exit(f"error: {exc}")
 c.JupyterHub.services = [
     {"name": "idle-culler",
      "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={cull_timeout}",
@@ -239,7 +230,7 @@ c.JupyterHub.load_roles = [
 # Teachers keep the class (admin page, users, servers started and stopped, accounts approved)
 # but never open a student's server in their browser: the role `teacher` of the group
 # `teachers` (make hub-admin; in shared mode also the GSLAB_HUB_ADMINS names), no human is a
-# JupyterHub admin (gslab_hub.TEACHER_SCOPES says why). The admin role is the gslab-admin
+# JupyterHub admin (gslab_hub/roles.py says why). The admin role is the gslab-admin
 # service's alone: listing its members makes that exact, so admins of an older hub are
 # demoted at this start (make hub-admin makes them teachers).
 teacher_role: dict[str, object] = {"name": "teacher", "scopes": TEACHER_SCOPES,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from grayscott.labs.checks import CheckFailed
 from grayscott.labs.compare import Comparison, compare_result, compare_with_backend
-from grayscott.labs.gpu import NeedsGPU, NeedsLibrary, require_gpu, require_library
+from grayscott.labs.gpu import NeedsGPU, NeedsLibrary, numba_cuda_target, require_gpu, require_library
 from grayscott.labs.results import results_file
 from grayscott.labs.size import SIZES, by_size, grid_size, lab_params, size_for_device, size_name
 from grayscott.labs.timing import Timings, draw, repeat, show
@@ -30,6 +30,7 @@ __all__ = [
     "draw",
     "grid_size",
     "lab_params",
+    "numba_cuda_target",
     "repeat",
     "require_gpu",
     "require_library",

@@ -12,6 +12,9 @@ tell these expected stops apart from a real error by the exception's class.
 
 from __future__ import annotations
 
+import os
+import sys
+
 from grayscott import backends, hardware
 
 #: Library names for the message, by backend.
@@ -73,3 +76,26 @@ def require_library(backend: str) -> None:
     reason = backends.get(backend).unavailable_reason()
     if reason is not None:
         raise NeedsLibrary(library_message(backend, reason))
+
+
+def numba_cuda_target() -> str:
+    """Where this notebook's Numba CUDA kernels will run: "gpu", or "simulator" on a machine
+    without one, after switching Numba's CUDA simulator on (it runs every thread of a kernel
+    in Python: the same answers, thousands of times slower, so the notebook shrinks its grid
+    and times nothing). A laptop can then write and check a kernel before the GPU day.
+
+    The simulator is chosen when ``numba.cuda`` is first imported: called after that import,
+    without a GPU, the notebook stops with the way out (restart the kernel)."""
+    if hardware.gpu_reason() is None:
+        return "gpu"
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+        return "simulator"
+    if "numba.cuda" in sys.modules:
+        raise NeedsGPU("numba.cuda was imported before this cell, without the simulator this machine "
+                       "needs (it has no NVIDIA GPU): restart the kernel and run this cell first")
+    os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
+    if "numba" in sys.modules:  # numba read its settings at import: read them again
+        from numba.core import config
+
+        config.reload_config()
+    return "simulator"

@@ -13,13 +13,17 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-from grayscott.console import run_app
-from grayscott.launcher.app import app
+from grayscott.console import one_line_errors, run_app
 
-# gslab --help lists the commands in the order they are imported
-# isort: off
-from grayscott.launcher.commands import run, status, images, k8s
-# isort: on
+# The commands read the variant table as they are defined: a table that cannot be read
+# (GRAYSCOTT_VARIANTS naming no file) is one line and exit 2 here too, never a traceback.
+with one_line_errors():
+    from grayscott.launcher.app import app
+
+    # gslab --help lists the commands in the order they are imported
+    # isort: off
+    from grayscott.launcher.commands import run, status, images, k8s
+    # isort: on
 
 __all__ = ["app", "images", "k8s", "main", "run", "status"]
 

@@ -1,9 +1,11 @@
 """The local runtime: no container engine, the lab from this Python environment.
 
-It is the fallback of ``gslab run`` when no engine is installed (and what ``make lab`` does):
-``light`` runs the grayscott CLI, ``jupyter`` runs JupyterLab from this environment,
-``code-server`` needs a code-server on the PATH. There is no image and no ``/work``: the
-work directory is the one mounted there in the spec, and the environment is set with ``env``.
+It is the fallback of ``gslab run`` when no engine is installed (and what ``make lab`` does).
+What it starts for each flavour is the variant table's ``local_command`` (``light``: the
+grayscott CLI; ``jupyter``: JupyterLab from this environment; ``code-server``: a code-server
+on the PATH); a flavour the table gives none is refused by name, never run as another. There
+is no image and no ``/work``: the work directory is the one mounted there in the spec, and
+the environment is set with ``env``.
 """
 
 from __future__ import annotations
@@ -16,11 +18,29 @@ from collections.abc import Callable
 from importlib import util
 from typing import TYPE_CHECKING
 
+from grayscott import variants
+from grayscott.errors import UsageError
 from grayscott.launcher.readiness import process_tree
 from grayscott.launcher.runtime import ContainerSpec, Runtime
 
 if TYPE_CHECKING:
     from grayscott.variants import Variant
+
+#: what ``local_fix`` says when the table gives a flavour none
+INSTALL_FIX = "use a container engine, or install it"
+
+
+def _refusal(flavour: str) -> str:
+    return (f"the local runtime cannot run {flavour}: the variant table gives it no "
+            "local_command; use a container runtime (--runtime docker, podman, apptainer)")
+
+
+def _needed(command: tuple[str, ...]) -> tuple[str, bool]:
+    """What ``command`` runs (a module of this environment, or a program) and whether it is
+    here."""
+    if command[:2] == ("{python}", "-m"):
+        return command[2], util.find_spec(command[2]) is not None
+    return command[0], shutil.which(command[0]) is not None
 
 
 class LocalRuntime(Runtime):
@@ -35,19 +55,25 @@ class LocalRuntime(Runtime):
     def available(self) -> str | None:
         return None
 
+    def runs_as_root(self, spec: ContainerSpec) -> bool:
+        """The server is gslab's own child: root when gslab is (a container, a CI machine)."""
+        return os.geteuid() == 0
+
     def server_processes(self, process: subprocess.Popen[bytes]) -> Callable[[], set[int]]:
         """The server is gslab's child (code-server: with children of its own)."""
         return lambda: process_tree(process.pid)
 
     def flavour_reason(self, flavour: str) -> str | None:
-        if flavour == "jupyter" and util.find_spec("jupyterlab") is None:
-            return "JupyterLab is not installed here: pip install 'grayscott[lab]' (or make lab)"
-        if flavour == "code-server" and shutil.which("code-server") is None:
-            return "code-server is not installed here: use a container engine, or install it"
-        return None
+        variant = next(v for v in variants.variants() if v.flavour == flavour)
+        if not variant.local_command:
+            return _refusal(flavour)
+        needed, here = _needed(variant.local_command)
+        if here:
+            return None
+        return f"{needed} is not installed here: {variant.local_fix or INSTALL_FIX}"
 
     def image_for(self, variant: Variant) -> str:
-        return variant.flavour  # there is no image
+        return variant.name  # there is no image: the variant names its local command
 
     def _workdir(self, spec: ContainerSpec) -> str:
         """The host folder behind the spec's working directory (``/work`` in a container)."""
@@ -61,17 +87,13 @@ class LocalRuntime(Runtime):
         return [*env, *self._program(spec)]
 
     def _program(self, spec: ContainerSpec) -> list[str]:
-        flavour, workdir = spec.image, self._workdir(spec)
-        if flavour == "light":
-            return [sys.executable, "-m", "grayscott", *spec.args]
-        port = next(iter(spec.ports.values()), 8888)
-        if flavour == "jupyter":
-            # as root (a container or a CI machine) Jupyter refuses to start without it
-            root = ["--allow-root"] if os.geteuid() == 0 else []
-            # port_retries=0: a taken port stops it instead of moving it to the next one,
-            # away from the URL printed (issue #22, attack 5; the images set it too)
-            return [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
-                    f"--port={port}", "--ServerApp.port_retries=0",
-                    f"--ServerApp.root_dir={workdir}", *root, *spec.args]
-        return ["code-server", "--bind-addr", f"127.0.0.1:{port}", "--auth", "password",
-                "--disable-telemetry", "--disable-update-check", *spec.args, workdir]
+        """The table's ``local_command`` of the spec's variant, its placeholders filled."""
+        variant = variants.get(spec.image)
+        if not variant.local_command:
+            raise UsageError(_refusal(variant.flavour))
+        port = next(iter(spec.ports.values()), variant.server.port if variant.server else 0)
+        fill = {"python": sys.executable, "port": port, "workdir": self._workdir(spec)}
+        words: list[str] = []
+        for word in variant.local_command:
+            words += spec.args if word == "{args}" else [word.format(**fill)]
+        return words

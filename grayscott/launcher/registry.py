@@ -1,7 +1,8 @@
 """Every runtime gslab knows, by name: the one list the command line and the tests read.
 
-Adding a runtime is its module (a ``Runtime`` subclass) plus one line in ``RUNTIMES``; add
-its name to ``AUTO_ORDER`` if ``--runtime auto`` should consider it.
+Adding a runtime is its module (a ``Runtime`` subclass) plus one line in ``RUNTIMES``, where
+its place is also its rank for ``--runtime auto``: every runtime can serve as auto's choice
+(one that cannot run here says why and is passed over), so the order is the only choice left.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from grayscott.launcher.podman import PodmanRuntime
 from grayscott.launcher.runtime import Runtime
 from grayscott.launcher.singularity import SingularityRuntime
 
+#: By name, in the order ``--runtime auto`` tries them: the engines that publish ports and keep
+#: containers first, then the HPC ones, then this Python environment (no isolation, no image)
 RUNTIMES: dict[str, type[Runtime]] = {
     "docker": DockerRuntime,
     "podman": PodmanRuntime,
@@ -23,8 +26,8 @@ RUNTIMES: dict[str, type[Runtime]] = {
     "singularity": SingularityRuntime,
     "local": LocalRuntime,
 }
-#: ``--runtime auto`` takes the first usable one
-AUTO_ORDER = ("docker", "podman", "apptainer", "singularity", "local")
+#: ``--runtime auto`` takes the first usable one, in ``RUNTIMES``' order
+AUTO_ORDER = tuple(RUNTIMES)
 
 
 def create(name: str) -> Runtime:

@@ -92,6 +92,12 @@ class Runtime(ABC):
         """One line: the variant's image is missing here, and how to get it."""
         return f"{variant.name} is not available to {self.name}"
 
+    def runs_as_root(self, spec: ContainerSpec) -> bool:
+        """Whether the server of ``spec`` runs as root, and so gets its flavour's ``root_args``
+        (Jupyter refuses root unless told): where the container runs as the spec's user,
+        when that user is root (a root caller's root-owned work directory)."""
+        return self.runs_as_spec_user and (spec.user or "").startswith("0:")
+
     def flavour_reason(self, flavour: str) -> str | None:
         """None when this runtime can serve ``flavour`` here, else what to install."""
         return None

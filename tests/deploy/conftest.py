@@ -12,19 +12,16 @@ on the same machine, and removes it with its volumes afterwards.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import requests
@@ -49,16 +46,6 @@ def run(*args: str | Path, env: dict[str, str] | None = None, check: bool = True
             f"{' '.join(map(str, args))} exited {result.returncode}:\n"
             f"{result.stdout}\n{result.stderr}")
     return result
-
-
-def load_gslab_hub() -> ModuleType:
-    """compose/hub/gslab_hub.py, the module the hub image imports (it is not a package)."""
-    spec = importlib.util.spec_from_file_location("gslab_hub", COMPOSE / "hub" / "gslab_hub.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 def free_port() -> int:

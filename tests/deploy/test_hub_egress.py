@@ -42,7 +42,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.conftest import Hub, free_port, load_gslab_hub, run, started_hub, wait_for
+from tests.deploy.conftest import Hub, free_port, run, started_hub, wait_for
 from tests.deploy.test_hub import execute, open_kernel, server_ready
 
 COURSE = "egress-course-password-2026"
@@ -254,20 +254,6 @@ def assert_only_the_hub(outcome: dict[str, object]) -> None:
     assert not opened, f"the lab reached {opened}: {reached}"
     # ...while the hub answers on the lab's network, by its name: the kernel reports to it
     assert outcome["hub_api"] == 200 and outcome["hub_version"], outcome
-
-
-def test_the_setting_is_none_or_internet_and_says_what_a_network_must_be() -> None:
-    gslab_hub = load_gslab_hub()
-    assert gslab_hub.lab_egress("") == gslab_hub.lab_egress(" None ") == "none"
-    assert gslab_hub.lab_egress("internet") == "internet"
-    with pytest.raises(ValueError, match="must be none or internet, not 'open'"):
-        gslab_hub.lab_egress("open")
-    closed = {"Internal": True, "Options": {gslab_hub.INHIBIT_IPV4: "true"}}
-    plain = {"Internal": False, "Options": {}}
-    assert gslab_hub.network_fits(closed, "none") and gslab_hub.network_fits(plain, "internet")
-    assert not gslab_hub.network_fits(plain, "none")  # a network from before the setting
-    assert not gslab_hub.network_fits(closed, "internet")
-    assert not gslab_hub.network_fits({"Internal": True, "Options": {}}, "none")  # host on it
 
 
 def test_by_default_a_lab_reaches_its_hub_and_nothing_else(closed_hub: Hub,

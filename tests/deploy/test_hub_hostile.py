@@ -307,6 +307,6 @@ def test_the_env_file_never_reaches_the_hub_image_build(tmp_path: Path) -> None:
     assert built.returncode == 0, built.stderr
     sent = sorted(p.name for p in out.iterdir())
     assert ".env" not in sent
-    assert sent == sorted(["Dockerfile", "gslab-egress", "gslab-hub-admin", "gslab_hub.py",
-                           "gslab_tls.py",
+    assert sent == sorted(["Dockerfile", "gslab-egress", "gslab-hub-admin", "gslab_hub",
                            "jupyterhub_config.py", "requirements.lock.txt"])
+    assert all(p.suffix == ".py" for p in (out / "gslab_hub").iterdir())

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.deploy.conftest import CPU_JUPYTER, Hub, load_gslab_hub, run, started_hub, wait_for
+from tests.deploy.conftest import CPU_JUPYTER, Hub, run, started_hub, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -75,24 +74,6 @@ def test_unknown_profile_is_refused(options_hub: Hub) -> None:
     response = hub.api("POST", "/users/otheruser/server", json={"profile": "tpu"})
     assert response.status_code == 400
     assert "unknown profile 'tpu'" in json.loads(response.text)["message"]
-
-
-def test_gpu_is_offered_only_when_the_host_has_one(tmp_path: Path) -> None:
-    gslab_hub = load_gslab_hub()
-    assert gslab_hub.gpu_available("auto", dev_dir=tmp_path, docker_info={}) is False
-    assert gslab_hub.gpu_available("auto", dev_dir=tmp_path,
-                                   docker_info={"Runtimes": {"runc": {}, "nvidia": {}}}) is True
-    (tmp_path / "nvidia0").touch()
-    assert gslab_hub.gpu_available("auto", dev_dir=tmp_path, docker_info={}) is True
-    assert gslab_hub.gpu_available("no", dev_dir=tmp_path) is False
-    assert gslab_hub.gpu_available("yes", dev_dir=tmp_path / "none") is True
-    with pytest.raises(ValueError, match="auto, yes or no"):
-        gslab_hub.gpu_available("maybe")
-    profiles = gslab_hub.profiles_from_env({"GSLAB_HUB_GPUS": "0,2"}, gpu=True)
-    assert [p.name for p in profiles] == ["cpu", "gpu"]
-    assert profiles[1].device_requests == [
-        {"driver": "nvidia", "capabilities": [["gpu"]], "device_ids": ["0", "2"]}]
-    assert [p.name for p in gslab_hub.profiles_from_env({}, gpu=False)] == ["cpu"]
 
 
 def test_idle_culler_stops_a_forgotten_server(options_hub: Hub) -> None:

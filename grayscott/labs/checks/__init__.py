@@ -57,6 +57,7 @@ from grayscott.labs.checks.gpu import (
     check_torch_laplacian,
     to_host,
 )
+from grayscott.labs.checks.numba_cuda import check_cuda_kernel, check_cuda_run
 from grayscott.labs.checks.scale import (
     SPLITS,
     check_halo_exchange,
@@ -79,6 +80,8 @@ __all__ = [
     "Passed",
     "Verdict",
     "array_problem",
+    "check_cuda_kernel",
+    "check_cuda_run",
     "check_device_step",
     "check_diffuse_1d",
     "check_halo_exchange",

@@ -169,7 +169,7 @@ Made by `gslab bundle` on {date}. Copy this folder to the machine that has no ne
     podman load -i cpu-jupyter.tar
     apptainer run gray-scott-lab_cpu-light.sif smoke   # the .sif files need no loading
 
-Then `gslab run jupyter` (or `docker run -p 8888:8888 gray-scott-lab:cpu-jupyter`).
+Then `gslab run jupyter` (or `docker run -p {port}:{port} gray-scott-lab:cpu-jupyter`).
 
 | image | file | size |
 |---|---|---:|
@@ -211,8 +211,8 @@ def bundle(
             rows.append(f"| {v.image} (Apptainer) | {sif_file.name} | "
                         f"{sif_file.stat().st_size / 1e9:.2f} GB |")
     if not dry_run:
-        (output / "README.md").write_text(BUNDLE_README.format(date=date.today(),
-                                                               rows="\n".join(rows)))
+        (output / "README.md").write_text(BUNDLE_README.format(
+            date=date.today(), rows="\n".join(rows), port=variants.servers()["jupyter"].port))
         console.print(f"wrote {output}/ ({len(rows)} files + README.md)")
 
 

@@ -20,7 +20,7 @@ app.add_typer(k8s, name="k8s")
 
 def _manifests(variant_name: str, name: str | None, args: list[str] | None, egress: str,
                ingress_namespaces: list[str] | None) -> str:
-    from grayscott.launcher import kubernetes
+    from grayscott.launcher.render import kubernetes
 
     return kubernetes.to_yaml(kubernetes.render(
         variants.get(variant_name), name, args=args, egress=egress,

@@ -76,6 +76,11 @@ LAUNCHER_ENV = tuple(name for server in variants.servers().values()
                      for name in (server.secret_env, server.port_env))
 
 
+#: each server flavour's default port, for the help of --port
+SERVER_PORTS = ", ".join(f"{flavour} {server.port}"
+                         for flavour, server in variants.servers().items())
+
+
 def parse_env(pairs: list[str]) -> dict[str, str]:
     """``--env KEY=VALUE`` options as a dict: what a teacher passes to the notebooks (a
     smaller grid with ``GRAYSCOTT_LAB_SIZE``); the token and port stay the launcher's."""
@@ -104,7 +109,7 @@ def run(
         "auto (" + " > ".join(registry.AUTO_ORDER) + "), or one of them."))] = "auto",
     workdir: Annotated[Path, typer.Option(help="Directory mounted as /work.")] = Path("."),
     port: Annotated[int | None, typer.Option(help="Port on this machine (default: the "
-                                             "image's, 8888 or 8080).")] = None,
+                                             f"image's: {SERVER_PORTS}).")] = None,
     detach: Annotated[bool, typer.Option(help="Leave it running in the background.")] = False,
     allow_cpu: Annotated[bool, typer.Option(help="Run a gpu image without a GPU.")] = False,
     dry_run: Annotated[bool, typer.Option(help="Print the engine command, run nothing.")] = False,
@@ -138,7 +143,7 @@ def run(
                          name=f"gslab-{variant.name}-{secrets.token_hex(3)}")
     spec.env.update(extra_env)
     spec.user = container_user(workdir, must_write=server is not None and not dry_run)
-    if server is not None and runtime.runs_as_spec_user and spec.user.startswith("0:"):
+    if server is not None and runtime.runs_as_root(spec):
         spec.args += server.root_args
     url = ""
     probe = None

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from grayscott import hardware
+from grayscott import hardware, variants
 from grayscott.errors import UsageError
 from grayscott.launcher import registry
 from grayscott.launcher.app import MIN_CUDA, MIN_DRIVER, app, console, port_free
@@ -62,7 +62,7 @@ def doctor() -> None:
         fix = "" if fit == "gpu" else f"; update the driver to >= {MIN_DRIVER} for the gpu images"
         table.add_row("NVIDIA GPU", "[green]ok[/]", f"{', '.join(driver.gpus)}, CUDA "
                       f"{driver.cuda_version}: use --target {fit}{fix}")
-    for port in (8888, 8080):
+    for port in dict.fromkeys(server.port for server in variants.servers().values()):
         free = port_free(port)
         table.add_row(f"port {port}", "[green]free[/]" if free else "[yellow]busy[/]",
                       "" if free else f"use --port for another one than {port}")
