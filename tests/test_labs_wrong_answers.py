@@ -559,6 +559,8 @@ def _batches() -> dict[str, Callable[..., Any]]:
         "feed-kill-swapped": jax.vmap(lambda u, v, f, k, n: _jax_advance(u, v, k, f, n),
                                       in_axes=(0, 0, 0, 0, None)),
         "one-grid": lambda u, v, f, k, n: _jax_advance(u[0], v[0], f[0], k[0], n),
+        "in-axes-short": jax.vmap(_jax_advance, in_axes=(0, 0, 0, None)),
+        "steps-mapped": lambda u, v, f, k, n: jax.vmap(_jax_advance)(u, v, f, k, jnp.full(2, n)),
     }
 
 
@@ -567,6 +569,8 @@ def _batches() -> dict[str, Callable[..., Any]]:
     ("first-pair-for-all", "use each grid's own feed and kill"),
     ("feed-kill-swapped", "grid 0 (feed=0.014, kill=0.054)"),
     ("one-grid", "one padded grid per (feed, kill) pair"),
+    ("in-axes-short", "in_axes has one entry per argument"),
+    ("steps-mapped", "vmap maps axes of different lengths"),
 ])
 def test_check_jax_batch_refuses(kind: str, phrase: str) -> None:
     refused(checks.check_jax_batch, _batches()[kind], phrase=phrase)

@@ -24,7 +24,7 @@ from grayscott.labs.checks.core import (
     state_problem,
 )
 from grayscott.labs.checks.diagnosis import STEP_PARAMS, step_mistake
-from grayscott.labs.checks.jax_tracing import jax_problem
+from grayscott.labs.checks.jax_tracing import jax_in_words, jax_problem
 
 
 def to_host(a: Any) -> np.ndarray:
@@ -146,7 +146,12 @@ def check_jax_batch(batched_advance: Fn, *, raise_on_failure: bool = True) -> Ve
     kills = jnp.asarray([k for _, k in BATCH_PAIRS], dtype=jnp.float32)
     stack_u = jnp.asarray(np.stack([u0] * batch))
     stack_v = jnp.asarray(np.stack([v0] * batch))
-    got = batched_advance(stack_u, stack_v, feeds, kills, steps)
+    try:
+        got = batched_advance(stack_u, stack_v, feeds, kills, steps)
+    except ValueError as exc:
+        if (words := jax_in_words(exc)) is None:
+            raise
+        return refuse(name, words, raise_on_failure)
     problem = jax_problem(got, "batched_advance")
     if problem is None:
         problem = not_a_tuple(got, "a pair of stacks (u, v)")

@@ -48,6 +48,12 @@ def jax_in_words(exc: Exception) -> str | None:
     import jax
 
     text = str(exc)
+    if "vmap in_axes must be" in text:
+        return ("vmap's in_axes has one entry per argument of the mapped function: the axis to map "
+                "for a batched argument, None for one that all grids share")
+    if "vmap got inconsistent sizes" in text:
+        return ("vmap maps axes of different lengths: every argument it maps needs the same batch "
+                "size on its mapped axis (one that all grids share takes None in in_axes)")
     if "Non-hashable static arguments" in text:
         return ("a static argument must be a plain Python value such as the number n, never an "
                 "array: static_argnums gives the position of n, not of the array")
