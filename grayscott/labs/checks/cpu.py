@@ -233,6 +233,11 @@ def check_step(step: Fn, *,
             return refuse(name, problem, raise_on_failure)
         if k == 0:  # the caller's arrays: a loop that writes into them reads updated neighbours
             changed = input_changed(u0, given[0], "u") or input_changed(v0, given[1], "v")
+            shared = [label for label, new, old in zip("uv", result, given, strict=True)
+                      if isinstance(new, np.ndarray) and np.shares_memory(new, old)]
+            if changed and shared:
+                changed += (f" (the new {shared[0]} shares memory with the input: u[:], u.view() or "
+                            "plain assignment give a view of the same data, .copy() a new array)")
             if changed:
                 return refuse(name, changed + " (u.copy(), v.copy() first, then write the copies)",
                              raise_on_failure)
