@@ -134,7 +134,7 @@ def check_interior_view(interior: Fn, *, raise_on_failure: bool = True) -> Verdi
 
 #: (argument, seconds) of the threaded check: unequal sleeps, so that completion order is not
 #: argument order, and each one long enough that calls run together must overlap.
-THREADED_SLEEPS = ((1, 0.12), (2, 0.04), (3, 0.09), (4, 0.06))
+THREADED_SLEEPS = ((1, 0.15), (2, 0.06), (3, 0.12), (4, 0.09))
 
 
 def check_threaded(threaded: Fn, *, raise_on_failure: bool = True) -> Verdict:
