@@ -142,10 +142,10 @@ def test_the_six_cpu_notebooks_exist() -> None:
     assert all(t.exists() for t in TUTORIALS)
 
 
-def test_the_five_gpu_notebooks_exist() -> None:
+def test_the_six_gpu_notebooks_exist() -> None:
     names = [p.name for p in SOLUTIONS if p.parent.parent.name == "gpu"]
     assert names == ["1_JAX_GPU.ipynb", "2_CuPy.ipynb", "3_PyTorch.ipynb", "4_cuPyNumeric.ipynb",
-                     "5_Data_Residency.ipynb"]
+                     "5_Data_Residency.ipynb", "6_Numba_CUDA.ipynb"]
     for path in SOLUTIONS:  # a gated notebook checks for its GPU or library in its first code cell
         if gate := _lookup(STOPS, path):
             first = next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
