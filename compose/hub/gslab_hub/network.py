@@ -10,21 +10,22 @@ hub joining the networks) and the host's firewall rules of ``internet``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import docker
 
 from .helpers import run_helper
 
-if TYPE_CHECKING:
-    from .spawner import GslabSpawner
 
-
-async def connect_hub(spawner: GslabSpawner, network: str) -> None:
-    """The hub container joins ``network`` as ``hub`` (GSLAB_HUB_CONNECT_IP); once."""
+async def connect_hub(docker_call: Callable[..., Awaitable[Any]], hub_container: str,
+                      network: str) -> None:
+    """The hub container joins ``network`` as ``hub`` (GSLAB_HUB_CONNECT_IP); once.
+    ``docker_call`` is the spawner's ``docker`` (docker-py's API in a thread), so this module
+    needs nothing of the spawner's class."""
     try:
-        await spawner.docker("connect_container_to_network", spawner.hub_container, network,
-                             aliases=["hub"])
+        await docker_call("connect_container_to_network", hub_container, network,
+                          aliases=["hub"])
     except docker.errors.APIError as exc:
         if "already exists" not in str(exc):
             raise

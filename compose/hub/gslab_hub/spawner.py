@@ -191,7 +191,7 @@ class GslabSpawner(DockerSpawner):
                 mine = [] if await self.remove_unfit_network(mine[0]) else mine
             if not mine:
                 await self.create_lab_network()
-        await connect_hub(self, self.lab_network)
+        await connect_hub(self.docker, self.hub_container, self.lab_network)
         return self.lab_network
 
     async def create_lab_network(self) -> None:
@@ -229,7 +229,7 @@ class GslabSpawner(DockerSpawner):
         except docker.errors.APIError as exc:
             self.log.warning("%s was made for another GSLAB_HUB_LAB_EGRESS and is kept: %s",
                              network["Name"], exc)
-            await connect_hub(self, network["Name"])
+            await connect_hub(self.docker, self.hub_container, network["Name"])
             return False
         self.log.info("%s made again for GSLAB_HUB_LAB_EGRESS=%s", network["Name"],
                       self.lab_egress)
