@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.conftest import run
+from tests.utils import run
 
 STUDENTS = 3
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.deploy.conftest import Hub, run, wait_for
-from tests.deploy.test_hub import server_ready
+from grayscott.classroom.client import server_ready
+from tests.deploy.conftest import Hub
+from tests.utils import run, wait_for
 
 #: What the hub allows per container: GSLAB_HUB_LOG_SIZE (10m) x GSLAB_HUB_LOG_FILES (3)
 LOG_CAP = 3 * 10 * 2**20

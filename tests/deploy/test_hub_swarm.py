@@ -27,17 +27,10 @@ from typing import Any
 import pytest
 import requests
 
-from tests.deploy.conftest import (
-    BUILD,
-    COMPOSE,
-    CPU_JUPYTER,
-    Hub,
-    free_port,
-    run,
-    runs_the_class,
-    wait_for,
-)
-from tests.deploy.test_hub import run_lab_code, server_ready
+from grayscott.classroom.client import server_ready
+from tests.deploy.conftest import BUILD, COMPOSE, CPU_JUPYTER, Hub, runs_the_class
+from tests.deploy.test_hub import run_lab_code
+from tests.utils import free_port, run, wait_for
 
 #: The hub image this test builds (never the site's gray-scott-lab-hub:latest, which other
 #: hubs on the machine may be running): the same Dockerfile, its own tag.
@@ -205,8 +198,5 @@ def test_spawn_a_service_run_code_through_the_proxy_and_stop(swarm_hub: SwarmHub
 
 
 def test_teacher_made_on_the_swarm_hub(swarm_hub: SwarmHub) -> None:
-    result = swarm_hub.script("admin", "teacher-one")
-    line = result.stdout.strip().splitlines()[-1]
-    assert line.startswith("teacher-one: teacher, password "), result.stdout
-    password = line.split("password ")[1].split()[0]
+    password = swarm_hub.make_teacher("teacher-one")
     assert runs_the_class(swarm_hub.login("teacher-one", password), swarm_hub)
