@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ import requests
 from playwright.sync_api import Browser, sync_playwright
 
 from grayscott.classroom import client
-from tests.utils import REPO, free_port, run
+from tests.utils import REPO, free_port, run, wait_for
 
 COMPOSE = REPO / "compose"
 BUILD = REPO / "build"
@@ -55,6 +56,18 @@ class Hub(client.Hub):
     def logs(self) -> str:
         result = run("docker", "logs", self.name, check=False)
         return result.stdout + result.stderr
+
+    def spawn(self, user: str, timeout: float = 180, new_user: bool = True) -> float:
+        """``user``'s server through the REST API (the user created first when ``new_user``),
+        waited for: the seconds from the spawn request to ready."""
+        if new_user:
+            assert self.api("POST", f"/users/{user}").status_code == 201
+        started = time.monotonic()
+        response = self.api("POST", f"/users/{user}/server")
+        assert response.status_code in (201, 202), response.text
+        wait_for(lambda: client.server_ready(self, user), timeout,
+                 f"{user}'s server\n{self.logs()[-3000:]}", 0.1)
+        return time.monotonic() - started
 
     def make_teacher(self, name: str) -> str:
         """``make hub-admin USERS=<name>`` (native accounts): the password it printed."""

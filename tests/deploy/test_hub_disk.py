@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from grayscott.classroom.client import execute, open_kernel, server_ready
+from grayscott.classroom.client import execute, open_kernel
 from tests.deploy.conftest import Hub, started_hub
 from tests.deploy.test_hub_faults import lab_with_kernel
 from tests.utils import run, wait_for
@@ -128,8 +128,7 @@ def lab_with_kernel_again(hub: Hub, user: str) -> tuple[str, str]:
     """A stopped user's server started again (the user exists): (kernel id, channels URL)."""
     wait_for(lambda: not hub.api("GET", f"/users/{user}").json()["servers"], 60,
              f"{user}'s server to stop")
-    assert hub.api("POST", f"/users/{user}/server").status_code in (201, 202)
-    wait_for(lambda: server_ready(hub, user), 180, f"{user}'s server\n{hub.logs()}", 0.2)
+    hub.spawn(user, new_user=False)
     return open_kernel(hub, user)
 
 

@@ -18,7 +18,6 @@ from grayscott.classroom.client import (
     execute,
     execute_request,
     open_kernel,
-    server_ready,
 )
 from tests.deploy.conftest import Hub, started_hub
 from tests.utils import run, wait_for
@@ -35,9 +34,7 @@ def small_hub(docker_engine: None, tmp_path_factory: pytest.TempPathFactory) -> 
 
 def lab_with_kernel(hub: Hub, user: str) -> tuple[str, str]:
     """A running server for ``user`` and a kernel in it: (kernel id, channels URL)."""
-    assert hub.api("POST", f"/users/{user}").status_code == 201
-    assert hub.api("POST", f"/users/{user}/server").status_code in (201, 202)
-    wait_for(lambda: server_ready(hub, user), 180, f"{user}'s server\n{hub.logs()}", 0.2)
+    hub.spawn(user)
     return open_kernel(hub, user)
 
 
