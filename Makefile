@@ -201,7 +201,7 @@ hub-swarm-down: ## Remove the swarm hub's stack and every user's service (volume
 	bash compose/hub/hub.sh swarm-down
 
 hub-class: $(VENV)/.deploy-deps ## A class at a hub of its own, measured: make hub-class N=40 PATTERN=burst|staggered OUT=benchmarks
-	$(BIN)/python compose/hub/classroom.py -n $(or $(N),5) --pattern $(or $(PATTERN),burst) \
+	$(BIN)/python -m grayscott.classroom -n $(or $(N),5) --pattern $(or $(PATTERN),burst) \
 		--out $(or $(OUT),build) $(CLASS_ARGS)
 
 hub-lock: $(VENV)/.test-deps ## Regenerate compose/hub/requirements.lock.txt

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from tests.argv_scan import argv_holding, serving_jupyter
-from tests.test_launcher_squatting import free_port
+from tests.utils import free_port
 
 
 def test_the_scan_finds_a_token_put_on_a_command_line() -> None:

@@ -22,6 +22,7 @@ import pytest
 from grayscott.errors import GrayScottError
 from grayscott.launcher import readiness
 from tests.squatter import SQUATTER_PROGRAM, Squatter, squatting
+from tests.utils import free_port
 
 TOKEN = "f00dcafe" * 6
 PROBE = readiness.Probe("/api/status", {"Authorization": f"token {TOKEN}"})
@@ -38,12 +39,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

@@ -25,6 +25,7 @@ from grayscott import variants
 from grayscott.launcher.apptainer import ApptainerRuntime
 from grayscott.launcher.runtime import ContainerSpec, Mount
 from tests.test_gslab import gslab
+from tests.utils import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 LIGHT = ROOT / "hpc/gray-scott-light.sbatch"
@@ -180,12 +181,6 @@ def with_port_retries_0(command: list[str]) -> list[str]:
     """gslab's command, with Jupyter told never to move to another port (if gslab does not
     already say so): on a shared node the port another user took is not ours to skip."""
     return command if PORT_RETRIES in command else [*command, PORT_RETRIES]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_jupyter_is_gslabs_command_with_token_and_port_out_of_sight(site: Site) -> None:

@@ -12,56 +12,25 @@ on the same machine, and removes it with its volumes afterwards.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import subprocess
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import requests
 from playwright.sync_api import Browser, sync_playwright
 
-REPO = Path(__file__).resolve().parents[2]
+from grayscott.classroom import client
+from tests.utils import REPO, free_port, run, wait_for
+
 COMPOSE = REPO / "compose"
 BUILD = REPO / "build"
 CPU_JUPYTER = "gray-scott-lab:cpu-jupyter"
-
-
-def run(*args: str | Path, env: dict[str, str] | None = None, check: bool = True,
-        timeout: float = 600, cwd: Path = REPO,
-        input_text: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run a command; with ``check`` its failure fails the test with all it printed.
-    ``input_text`` is its standard input (a secret goes there, never into the arguments)."""
-    result = subprocess.run([str(a) for a in args], capture_output=True, text=True, cwd=cwd,
-                            env={**os.environ, **(env or {})}, timeout=timeout, check=False,
-                            input=input_text)
-    if check:
-        assert result.returncode == 0, (
-            f"{' '.join(map(str, args))} exited {result.returncode}:\n"
-            f"{result.stdout}\n{result.stderr}")
-    return result
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(predicate: object, timeout: float, what: str, interval: float = 0.25) -> None:
-    """Poll ``predicate()`` until it is true; a deadline only so a broken hub cannot hang CI."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not within {timeout} s")
 
 
 @pytest.fixture(scope="session")
@@ -75,21 +44,11 @@ def docker_engine() -> None:
 
 
 @dataclass
-class Hub:
-    """A hub started by compose/hub/hub.sh, and what the tests need to drive it."""
+class Hub(client.Hub):
+    """A hub started by compose/hub/hub.sh: the client's, and what only the tests do on the
+    host (its script, its logs)."""
 
-    name: str
-    url: str
-    token: str
-    env: dict[str, str]
-    verify: str | bool = True  # requests' TLS check: the test CA's file for a TLS hub
-
-    def api(self, method: str, path: str, **kwargs: object) -> requests.Response:
-        """The hub's REST API as the gslab-admin service (an admin)."""
-        return requests.request(method, f"{self.url}/hub/api{path}", timeout=30,
-                                verify=self.verify,
-                                headers={"Authorization": f"token {self.token}"},
-                                **kwargs)  # type: ignore[arg-type]
+    env: dict[str, str] = field(default_factory=dict)  # hub.sh's: HUB_ENV_FILE, HUB_NAME
 
     def script(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return run("bash", COMPOSE / "hub" / "hub.sh", *args, env=self.env, check=check)
@@ -98,16 +57,24 @@ class Hub:
         result = run("docker", "logs", self.name, check=False)
         return result.stdout + result.stderr
 
-    def login(self, username: str, password: str) -> requests.Session:
-        """A browser-like session through the login form (with its XSRF token)."""
-        session = requests.Session()
-        session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
-        session.verify = self.verify
-        session.get(f"{self.url}/hub/login", timeout=30)
-        session.post(f"{self.url}/hub/login", timeout=30, allow_redirects=False,
-                     data={"username": username, "password": password,
-                           "_xsrf": session.cookies.get("_xsrf", "")})
-        return session
+    def spawn(self, user: str, timeout: float = 180, new_user: bool = True) -> float:
+        """``user``'s server through the REST API (the user created first when ``new_user``),
+        waited for: the seconds from the spawn request to ready."""
+        if new_user:
+            assert self.api("POST", f"/users/{user}").status_code == 201
+        started = time.monotonic()
+        response = self.api("POST", f"/users/{user}/server")
+        assert response.status_code in (201, 202), response.text
+        wait_for(lambda: client.server_ready(self, user), timeout,
+                 f"{user}'s server\n{self.logs()[-3000:]}", 0.1)
+        return time.monotonic() - started
+
+    def make_teacher(self, name: str) -> str:
+        """``make hub-admin USERS=<name>`` (native accounts): the password it printed."""
+        result = self.script("admin", name)
+        line = result.stdout.strip().splitlines()[-1]
+        assert line.startswith(f"{name}: teacher, password "), result.stdout
+        return line.split("password ")[1].split()[0]
 
 
 def runs_the_class(session: requests.Session, hub: Hub) -> bool:
@@ -144,6 +111,21 @@ def started_hub(folder: Path, settings: dict[str, str], env: dict[str, str] | No
                   token=values["GSLAB_HUB_API_TOKEN"], env=env, verify=verify)
     finally:
         teardown_hub(name, env)
+
+
+#: the course password of the hubs with GSLAB_HUB_AUTH=shared, and the teachers' password
+COURSE = "gray-scott-course-2026"
+ADMIN = "an-admin-password-of-more-than-32-characters"
+
+
+@pytest.fixture(scope="module")
+def shared_hub(docker_engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    """A hub with one course password (COURSE) and one teacher, ``prof``, who logs in with the
+    admin password (ADMIN); one per test module."""
+    settings = {"GSLAB_HUB_AUTH": "shared", "GSLAB_HUB_SHARED_PASSWORD": COURSE,
+                "GSLAB_HUB_ADMINS": "prof", "GSLAB_HUB_ADMIN_PASSWORD": ADMIN}
+    with started_hub(tmp_path_factory.mktemp("shared-hub"), settings) as started:
+        yield started
 
 
 @pytest.fixture(scope="session")

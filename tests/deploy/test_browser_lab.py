@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.deploy.conftest import REPO, free_port, run, wait_for
+from tests.utils import REPO, free_port, run, wait_for
 
 SCREENSHOTS = REPO / "docs" / "screenshots"
 #: Solution notebooks run in the browser, one after the other on the same server, each with the

@@ -11,12 +11,12 @@ import datetime
 import json
 import platform
 import time
-import uuid
 
 import requests
-from tornado import httpclient, websocket
 
-from tests.deploy.conftest import BUILD, CPU_JUPYTER, Hub, run, runs_the_class, wait_for
+from grayscott.classroom.client import execute, open_kernel, server_ready
+from tests.deploy.conftest import BUILD, CPU_JUPYTER, Hub, runs_the_class
+from tests.utils import run, wait_for
 
 RUN_CODE = """
 import subprocess, h5py
@@ -29,61 +29,11 @@ import os; print("uid", os.getuid(), "gid", os.getgid())
 """
 
 
-def server_ready(hub: Hub, user: str) -> bool:
-    model = hub.api("GET", f"/users/{user}").json()
-    return bool(model["servers"].get("", {}).get("ready"))
-
-
-def execute_request(code: str) -> tuple[str, str]:
-    """(msg_id, message): a Jupyter ``execute_request`` for the kernel's channels websocket."""
-    msg_id = uuid.uuid4().hex
-    return msg_id, json.dumps({
-        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test",
-                   "session": uuid.uuid4().hex, "version": "5.3",
-                   "date": datetime.datetime.now(datetime.UTC).isoformat()},
-        "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-        "content": {"code": code, "silent": False, "store_history": False,
-                    "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
-    })
-
-
-async def execute(ws_url: str, token: str, code: str) -> str:
-    """Run ``code`` in a kernel over the Jupyter websocket protocol; what it printed."""
-    request = httpclient.HTTPRequest(ws_url, headers={"Authorization": f"token {token}"})
-    conn = await websocket.websocket_connect(request)
-    msg_id, message = execute_request(code)
-    await conn.write_message(message)
-    output: list[str] = []
-    while True:
-        raw = await asyncio.wait_for(conn.read_message(), 300)
-        assert raw is not None, "the kernel's websocket closed"
-        message = json.loads(raw)
-        if message.get("parent_header", {}).get("msg_id") != msg_id:
-            continue
-        kind, content = message["msg_type"], message["content"]
-        if kind == "stream":
-            output.append(content["text"])
-        elif kind == "error":
-            output.append("\n".join(content["traceback"]))
-        elif kind == "status" and content["execution_state"] == "idle":
-            conn.close()
-            return "".join(output)
-
-
-def open_kernel(hub: Hub, user: str) -> tuple[str, str]:
-    """A kernel in ``user``'s running server, through the proxy: (kernel id, channels URL)."""
-    kernel = requests.post(f"{hub.url}/user/{user}/api/kernels", timeout=60, json={},
-                           headers={"Authorization": f"token {hub.token}"})
-    assert kernel.status_code == 201, kernel.text
-    kid = kernel.json()["id"]
-    return kid, f"ws://{hub.url.split('://')[1]}/user/{user}/api/kernels/{kid}/channels"
-
-
 def run_lab_code(hub: Hub, user: str) -> None:
     """RUN_CODE in a new kernel of ``user``'s server: a short grayscott run into their
     volume, read back, as the image's user."""
     _, ws_url = open_kernel(hub, user)
-    printed = asyncio.run(execute(ws_url, hub.token, RUN_CODE))
+    printed = asyncio.run(execute(ws_url, RUN_CODE, token=hub.token))
     assert "rc 0" in printed, printed
     assert "shape (4, 48, 64) backend numpy" in printed, printed
     assert "uid 1000 gid 100" in printed, printed
@@ -91,16 +41,11 @@ def run_lab_code(hub: Hub, user: str) -> None:
 
 def test_spawn_run_code_through_the_proxy_and_stop(hub: Hub) -> None:
     user = "student1"  # plain: container and volume names escape other characters
-    assert hub.api("POST", f"/users/{user}").status_code == 201
-
-    started = time.monotonic()
-    response = hub.api("POST", f"/users/{user}/server")
-    assert response.status_code in (201, 202), response.text
-    wait_for(lambda: server_ready(hub, user), 180, f"{user}'s server\n{hub.logs()}", 0.1)
-    ready = time.monotonic() - started
+    ready = hub.spawn(user)
+    asked = time.monotonic()
     status = requests.get(f"{hub.url}/user/{user}/api/status", timeout=30,
                           headers={"Authorization": f"token {hub.token}"})
-    through_proxy = time.monotonic() - started
+    through_proxy = ready + time.monotonic() - asked
     assert status.status_code == 200, status.text
     BUILD.mkdir(exist_ok=True)
     record = {"image": CPU_JUPYTER, "spawn_to_ready_s": round(ready, 2),
@@ -143,10 +88,7 @@ def test_spawn_run_code_through_the_proxy_and_stop(hub: Hub) -> None:
 
 
 def test_teacher_added_by_make_hub_admin_logs_in_as_teacher(hub: Hub) -> None:
-    result = hub.script("admin", "teacher-one")
-    line = result.stdout.strip().splitlines()[-1]
-    assert line.startswith("teacher-one: teacher, password "), result.stdout
-    password = line.split("password ")[1].split()[0]
+    password = hub.make_teacher("teacher-one")
     assert "teachers" in hub.api("GET", "/users/teacher-one").json()["groups"]
 
     session = hub.login("teacher-one", password)
@@ -169,7 +111,7 @@ def test_admin_tool_rejects_bad_names_in_one_line(hub: Hub) -> None:
 
 
 def test_student_signs_up_and_waits_for_a_teachers_approval(hub: Hub) -> None:
-    teacher_password = hub.script("admin", "teacher-two").stdout.split("password ")[1].split()[0]
+    teacher_password = hub.make_teacher("teacher-two")
     student, password = "student-signup", "Gray-Scott-2026!"
     signup = requests.Session()
     signup.get(f"{hub.url}/hub/signup", timeout=30)
@@ -194,14 +136,9 @@ def test_a_hub_restart_keeps_every_lab_and_its_kernel(hub: Hub) -> None:
     running, come back behind the proxy, and their kernels still hold their variables (the
     hub does not clean its servers up on the way down)."""
     user = "student2"
-    assert hub.api("POST", f"/users/{user}").status_code == 201
-    assert hub.api("POST", f"/users/{user}/server").status_code in (201, 202)
-    wait_for(lambda: server_ready(hub, user), 180, f"{user}'s server\n{hub.logs()}", 0.1)
-    kernel = requests.post(f"{hub.url}/user/{user}/api/kernels", timeout=60, json={},
-                           headers={"Authorization": f"token {hub.token}"})
-    assert kernel.status_code == 201, kernel.text
-    ws_url = f"ws://{hub.url.split('://')[1]}/user/{user}/api/kernels/{kernel.json()['id']}/channels"
-    assert "set" in asyncio.run(execute(ws_url, hub.token, "x = 41 + 1\nprint('set')"))
+    hub.spawn(user)
+    _, ws_url = open_kernel(hub, user)
+    assert "set" in asyncio.run(execute(ws_url, "x = 41 + 1\nprint('set')", token=hub.token))
 
     run("docker", "restart", hub.name)
 
@@ -219,6 +156,6 @@ def test_a_hub_restart_keeps_every_lab_and_its_kernel(hub: Hub) -> None:
                             headers={"Authorization": f"token {hub.token}"}).status_code == 200
 
     wait_for(routed, 120, f"{user}'s route through the proxy after the restart")
-    assert "x is 42" in asyncio.run(execute(ws_url, hub.token, "print('x is', x)"))
+    assert "x is 42" in asyncio.run(execute(ws_url, "print('x is', x)", token=hub.token))
     assert hub.api("DELETE", f"/users/{user}/server").status_code in (202, 204)
     wait_for(lambda: not hub.api("GET", f"/users/{user}").json()["servers"], 120, "stop")

@@ -1,4 +1,4 @@
-"""The class simulator (compose/hub/classroom.py, ``make hub-class``) with a small class, both
+"""The class simulator (``python -m grayscott.classroom``, ``make hub-class``) with a small class, both
 arrival patterns: every student logs in through the form, spawns, runs the lab cell over the
 kernel websocket and stops, with zero failures; the report holds what a site reads; nothing
 of the class's hub is left on the engine afterwards. The committed N = 40 reports come from
@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.conftest import COMPOSE, run
+from tests.utils import run
 
 STUDENTS = 3
 
 
 def simulate(out: Path, prefix: str, *args: str) -> dict[str, object]:
-    result = run(sys.executable, COMPOSE / "hub" / "classroom.py", "-n", str(STUDENTS),
+    result = run(sys.executable, "-m", "grayscott.classroom", "-n", str(STUDENTS),
                  "--prefix", prefix, "--out", out, *args, check=False, timeout=900)
     reports = sorted(out.glob("hub-class-*.json"))
     assert result.returncode == 0 and len(reports) == 1, (

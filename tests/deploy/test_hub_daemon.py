@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.deploy.conftest import REPO, Hub, run, started_hub, wait_for
-from tests.deploy.test_hub import execute, server_ready
+from grayscott.classroom.client import execute, server_ready
+from tests.deploy.conftest import Hub, started_hub
 from tests.deploy.test_hub_faults import lab_with_kernel
+from tests.utils import REPO, run, wait_for
 
 PIDFILE = Path("/var/run/docker.pid")
 
@@ -57,7 +58,7 @@ def test_the_hub_and_the_class_come_back_after_a_daemon_restart(
     with started_hub(tmp_path_factory.mktemp("daemon-hub"), {}) as hub:
         _, ws = lab_with_kernel(hub, "student")
         code = "open('/work/kept.txt', 'w').write('42')\nprint('written')"
-        assert "written" in asyncio.run(execute(ws, hub.token, code))
+        assert "written" in asyncio.run(execute(ws, code, token=hub.token))
         before = json.loads(run("docker", "inspect", hub.name).stdout)[0]["State"]["StartedAt"]
 
         restart_dockerd()
@@ -79,5 +80,6 @@ def test_the_hub_and_the_class_come_back_after_a_daemon_restart(
         assert kernel.status_code == 201, kernel.text
         ws = (f"ws://{hub.url.split('://')[1]}/user/student/api/kernels/"
               f"{kernel.json()['id']}/channels")
-        printed = asyncio.run(execute(ws, hub.token, "print('work', open('/work/kept.txt').read())"))
+        printed = asyncio.run(execute(ws, "print('work', open('/work/kept.txt').read())",
+                                      token=hub.token))
         assert "work 42" in printed, printed

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.deploy.conftest import Hub, run, started_hub, wait_for
-from tests.deploy.test_hub import execute, open_kernel, server_ready
+from grayscott.classroom.client import execute, open_kernel
+from tests.deploy.conftest import Hub, started_hub
 from tests.deploy.test_hub_faults import lab_with_kernel
+from tests.utils import run, wait_for
 
 CAP = "64M"
 CAP_BYTES = 64 * 2**20
@@ -74,9 +75,9 @@ def test_a_student_filling_their_disk_stops_at_the_cap_alone(capped_hub: Hub) ->
     hub = capped_hub
     _, roomy_ws = lab_with_kernel(hub, "roomy")
     _, filler_ws = lab_with_kernel(hub, "filler")
-    assert "ready" in asyncio.run(execute(roomy_ws, hub.token, "print('ready')"))
+    assert "ready" in asyncio.run(execute(roomy_ws, "print('ready')", token=hub.token))
 
-    printed = asyncio.run(execute(filler_ws, hub.token, FILL))
+    printed = asyncio.run(execute(filler_ws, FILL, token=hub.token))
     result = json.loads(printed.strip().splitlines()[-1])
     # Asked plainly, a run larger than the room left is refused before it writes (issue #30)
     refused = result["refused"]
@@ -101,7 +102,7 @@ def test_a_student_filling_their_disk_stops_at_the_cap_alone(capped_hub: Hub) ->
     assert 48 * 2**20 < disk.stat().st_blocks * 512 <= CAP_BYTES
 
     # The other student writes on, on their own disk
-    printed = asyncio.run(execute(roomy_ws, hub.token, WRITE))
+    printed = asyncio.run(execute(roomy_ws, WRITE, token=hub.token))
     assert "same True rc 0" in printed, printed
     assert disk_file(hub, "roomy").stat().st_blocks * 512 < 32 * 2**20
 
@@ -117,9 +118,9 @@ def test_a_student_filling_their_disk_stops_at_the_cap_alone(capped_hub: Hub) ->
     for user in ("filler", "roomy"):
         assert hub.api("DELETE", f"/users/{user}/server").status_code in (202, 204)
     _, filler_ws = lab_with_kernel_again(hub, "filler")
-    printed = asyncio.run(execute(filler_ws, hub.token, (
+    printed = asyncio.run(execute(filler_ws, (
         "import h5py, os\nwith h5py.File('/work/big.h5') as f: print('frames', len(f['matrix']))\n"
-        "print('limit', os.environ.get('GSLAB_DISK_LIMIT'))")))
+        "print('limit', os.environ.get('GSLAB_DISK_LIMIT'))"), token=hub.token))
     assert f"frames {done}" in printed and f"limit {CAP}" in printed, printed
 
 
@@ -127,8 +128,7 @@ def lab_with_kernel_again(hub: Hub, user: str) -> tuple[str, str]:
     """A stopped user's server started again (the user exists): (kernel id, channels URL)."""
     wait_for(lambda: not hub.api("GET", f"/users/{user}").json()["servers"], 60,
              f"{user}'s server to stop")
-    assert hub.api("POST", f"/users/{user}/server").status_code in (201, 202)
-    wait_for(lambda: server_ready(hub, user), 180, f"{user}'s server\n{hub.logs()}", 0.2)
+    hub.spawn(user, new_user=False)
     return open_kernel(hub, user)
 
 
@@ -140,9 +140,9 @@ def test_a_plain_volume_from_before_the_cap_is_kept(capped_hub: Hub) -> None:
     run("docker", "run", "--rm", "-v", f"{volume}:/work", "--entrypoint", "sh", "-u", "1000:100",
         "gray-scott-lab:cpu-jupyter", "-c", "echo old > /work/old.txt")
     _, ws = lab_with_kernel(hub, "legacy")
-    printed = asyncio.run(execute(ws, hub.token, (
+    printed = asyncio.run(execute(ws, (
         "import os\nprint('text', open('/work/old.txt').read().strip())\n"
-        "print('limit', os.environ.get('GSLAB_DISK_LIMIT'))")))
+        "print('limit', os.environ.get('GSLAB_DISK_LIMIT'))"), token=hub.token))
     assert "text old" in printed and "limit None" in printed, printed
     options = json.loads(run("docker", "volume", "inspect", volume).stdout)[0]["Options"]
     assert not options, options

@@ -42,8 +42,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.conftest import Hub, free_port, run, started_hub, wait_for
-from tests.deploy.test_hub import execute, open_kernel, server_ready
+from grayscott.classroom.client import execute, open_kernel, server_ready
+from tests.deploy.conftest import Hub, started_hub
+from tests.utils import free_port, run, wait_for
 
 COURSE = "egress-course-password-2026"
 STUDENT = "ada"
@@ -239,7 +240,7 @@ def probe(hub: Hub, targets: Targets) -> dict[str, object]:
     wanted[f"site LAN {targets.lan.lan_address}"] = [targets.lan.lan_address, targets.lan.port]
     wanted[f"metadata {METADATA}"] = [METADATA, targets.lan.port]
     _, ws_url = open_kernel(hub, STUDENT)
-    printed = asyncio.run(execute(ws_url, hub.token, PROBE.format(targets=wanted)))
+    printed = asyncio.run(execute(ws_url, PROBE.format(targets=wanted), token=hub.token))
     line = next((x for x in printed.splitlines() if x.startswith("PROBE ")), None)
     assert line is not None, printed
     outcome: dict[str, object] = json.loads(line.removeprefix("PROBE "))

@@ -11,10 +11,16 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from tornado import httpclient, websocket
+from tornado import websocket
 
-from tests.deploy.conftest import Hub, run, started_hub, wait_for
-from tests.deploy.test_hub import execute, execute_request, open_kernel, server_ready
+from grayscott.classroom.client import (
+    connect,
+    execute,
+    execute_request,
+    open_kernel,
+)
+from tests.deploy.conftest import Hub, started_hub
+from tests.utils import run, wait_for
 
 LIMIT_MIB = 384
 
@@ -28,16 +34,13 @@ def small_hub(docker_engine: None, tmp_path_factory: pytest.TempPathFactory) -> 
 
 def lab_with_kernel(hub: Hub, user: str) -> tuple[str, str]:
     """A running server for ``user`` and a kernel in it: (kernel id, channels URL)."""
-    assert hub.api("POST", f"/users/{user}").status_code == 201
-    assert hub.api("POST", f"/users/{user}/server").status_code in (201, 202)
-    wait_for(lambda: server_ready(hub, user), 180, f"{user}'s server\n{hub.logs()}", 0.2)
+    hub.spawn(user)
     return open_kernel(hub, user)
 
 
 async def run_until_end_or_death(ws_url: str, token: str, code: str) -> str:
     """Run ``code``; 'idle' when the cell finished, else the kernel's state when it died."""
-    request = httpclient.HTTPRequest(ws_url, headers={"Authorization": f"token {token}"})
-    conn = await websocket.websocket_connect(request)
+    conn = await connect(ws_url, token=token)
     msg_id, message = execute_request(code)
     await conn.write_message(message)
     try:
@@ -60,8 +63,8 @@ def test_a_kernel_past_its_memory_limit_dies_alone_and_restarts(small_hub: Hub) 
     hub = small_hub
     _, greedy_ws = lab_with_kernel(hub, "greedy")
     _, calm_ws = lab_with_kernel(hub, "calm")
-    assert "kept" in asyncio.run(execute(calm_ws, hub.token, "x = 7 * 6\nprint('kept')"))
-    assert "set" in asyncio.run(execute(greedy_ws, hub.token, "y = 1\nprint('set')"))
+    assert "kept" in asyncio.run(execute(calm_ws, "x = 7 * 6\nprint('kept')", token=hub.token))
+    assert "set" in asyncio.run(execute(greedy_ws, "y = 1\nprint('set')", token=hub.token))
 
     # Twice the lab's limit, written so the pages are really used
     hog = f"blocks = [bytes(64 * 2**20) + b'x' for _ in range({2 * LIMIT_MIB // 64})]"
@@ -74,8 +77,8 @@ def test_a_kernel_past_its_memory_limit_dies_alone_and_restarts(small_hub: Hub) 
     def answers() -> bool:
         try:
             printed.append(asyncio.run(asyncio.wait_for(
-                execute(greedy_ws, hub.token, "print('back', 'y' in dir())"), 20)))
-        except (AssertionError, OSError, TimeoutError, websocket.WebSocketClosedError):
+                execute(greedy_ws, "print('back', 'y' in dir())", token=hub.token), 20)))
+        except (RuntimeError, OSError, TimeoutError, websocket.WebSocketClosedError):
             return False
         return "back" in printed[-1]
 
@@ -83,7 +86,7 @@ def test_a_kernel_past_its_memory_limit_dies_alone_and_restarts(small_hub: Hub) 
     assert "back False" in printed[-1]
 
     # The other student, the greedy student's server and the hub are unaffected
-    assert "x is 42" in asyncio.run(execute(calm_ws, hub.token, "print('x is', x)"))
+    assert "x is 42" in asyncio.run(execute(calm_ws, "print('x is', x)", token=hub.token))
     status = requests.get(f"{hub.url}/user/greedy/api/status", timeout=30,
                           headers={"Authorization": f"token {hub.token}"})
     assert status.status_code == 200

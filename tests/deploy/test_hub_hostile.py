@@ -20,8 +20,9 @@ from typing import Any, cast
 import pytest
 import requests
 
-from tests.deploy.conftest import COMPOSE, Hub, run, started_hub, wait_for
-from tests.deploy.test_hub import execute, server_ready
+from grayscott.classroom.client import channels_url, execute, server_ready
+from tests.deploy.conftest import COMPOSE, Hub, started_hub
+from tests.utils import run, wait_for
 
 COURSE = "hostile-course-password-2026"
 ADMIN = "hostile-admin-password-of-more-than-32-chars"
@@ -220,8 +221,8 @@ def test_secrets_appear_in_no_inspect_log_or_image(class_hub: Hub) -> None:
     kernel = requests.post(f"{hub.url}/user/alice/api/kernels", json={}, timeout=60,
                            headers={"Authorization": f"token {token}"})
     assert kernel.status_code == 201, kernel.text
-    ws = f"ws://{hub.url.split('://')[1]}/user/alice/api/kernels/{kernel.json()['id']}/channels"
-    assert "42" in asyncio.run(execute(ws, token, "print(6 * 7)"))
+    ws = channels_url(hub.url, "alice", kernel.json()["id"])
+    assert "42" in asyncio.run(execute(ws, "print(6 * 7)", token=token))
     xsrf_cookies = [c.value for c in session.cookies if c.name == "_xsrf" and c.value]
     assert xsrf_cookies
 

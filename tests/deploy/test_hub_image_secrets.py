@@ -21,7 +21,8 @@ import tarfile
 import uuid
 from pathlib import Path
 
-from tests.deploy.conftest import COMPOSE, run
+from tests.deploy.conftest import COMPOSE
+from tests.utils import run
 
 PIP_CERT = Path(os.environ.get("PIP_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt"))
 

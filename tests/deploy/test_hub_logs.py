@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.deploy.conftest import Hub, run, wait_for
-from tests.deploy.test_hub import server_ready
+from tests.deploy.conftest import Hub
+from tests.utils import run
 
 #: What the hub allows per container: GSLAB_HUB_LOG_SIZE (10m) x GSLAB_HUB_LOG_FILES (3)
 LOG_CAP = 3 * 10 * 2**20
@@ -37,9 +37,7 @@ def flood(container: str, user: str) -> None:
 
 def test_a_lab_writing_to_its_stdout_keeps_a_bounded_log(hub: Hub) -> None:
     user = "loudstudent"  # a name DockerSpawner keeps as it is (no escaping)
-    assert hub.api("POST", f"/users/{user}").status_code == 201
-    assert hub.api("POST", f"/users/{user}/server").status_code in (201, 202)
-    wait_for(lambda: server_ready(hub, user), 180, f"{user}'s server\n{hub.logs()[-3000:]}")
+    hub.spawn(user)
     lab = f"{hub.name}-{user}"
     flood(lab, "1000")
     assert log_bytes(lab) <= LOG_CAP * 1.05, f"{lab}'s log grew to {log_bytes(lab)} bytes"

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.deploy.conftest import CPU_JUPYTER, Hub, run, started_hub, wait_for
+from tests.deploy.conftest import CPU_JUPYTER, Hub, started_hub
+from tests.utils import run, wait_for
 
 
 @pytest.fixture(scope="module")

@@ -3,22 +3,7 @@ teachers named in GSLAB_HUB_ADMINS with the admin password, nothing else gets in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from tests.deploy.conftest import Hub, runs_the_class, started_hub
-
-COURSE = "gray-scott-course-2026"
-ADMIN = "an-admin-password-of-more-than-32-characters"
-
-
-@pytest.fixture(scope="module")
-def shared_hub(docker_engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    settings = {"GSLAB_HUB_AUTH": "shared", "GSLAB_HUB_SHARED_PASSWORD": COURSE,
-                "GSLAB_HUB_ADMINS": "prof", "GSLAB_HUB_ADMIN_PASSWORD": ADMIN}
-    with started_hub(tmp_path_factory.mktemp("shared-hub"), settings) as hub:
-        yield hub
+from tests.deploy.conftest import ADMIN, COURSE, Hub, runs_the_class
 
 
 def whoami(hub: Hub, name: str, password: str) -> dict[str, object] | None:

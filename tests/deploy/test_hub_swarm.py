@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime
 import json
 import platform
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,17 +26,9 @@ from typing import Any
 import pytest
 import requests
 
-from tests.deploy.conftest import (
-    BUILD,
-    COMPOSE,
-    CPU_JUPYTER,
-    Hub,
-    free_port,
-    run,
-    runs_the_class,
-    wait_for,
-)
-from tests.deploy.test_hub import run_lab_code, server_ready
+from tests.deploy.conftest import BUILD, COMPOSE, CPU_JUPYTER, Hub, runs_the_class
+from tests.deploy.test_hub import run_lab_code
+from tests.utils import free_port, run, wait_for
 
 #: The hub image this test builds (never the site's gray-scott-lab-hub:latest, which other
 #: hubs on the machine may be running): the same Dockerfile, its own tag.
@@ -137,13 +128,7 @@ def test_hub_runs_as_a_stack_on_a_manager(swarm_hub: SwarmHub) -> None:
 
 def test_spawn_a_service_run_code_through_the_proxy_and_stop(swarm_hub: SwarmHub) -> None:
     hub, user = swarm_hub, "student1"
-    assert hub.api("POST", f"/users/{user}").status_code == 201
-
-    started = time.monotonic()
-    response = hub.api("POST", f"/users/{user}/server")
-    assert response.status_code in (201, 202), response.text
-    wait_for(lambda: server_ready(hub, user), 240, f"{user}'s server\n{hub.logs()}", 0.1)
-    ready = time.monotonic() - started
+    ready = hub.spawn(user, timeout=240)
     status = requests.get(f"{hub.url}/user/{user}/api/status", timeout=30,
                           headers={"Authorization": f"token {hub.token}"})
     assert status.status_code == 200, status.text
@@ -205,8 +190,5 @@ def test_spawn_a_service_run_code_through_the_proxy_and_stop(swarm_hub: SwarmHub
 
 
 def test_teacher_made_on_the_swarm_hub(swarm_hub: SwarmHub) -> None:
-    result = swarm_hub.script("admin", "teacher-one")
-    line = result.stdout.strip().splitlines()[-1]
-    assert line.startswith("teacher-one: teacher, password "), result.stdout
-    password = line.split("password ")[1].split()[0]
+    password = swarm_hub.make_teacher("teacher-one")
     assert runs_the_class(swarm_hub.login("teacher-one", password), swarm_hub)

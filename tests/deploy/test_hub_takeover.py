@@ -10,16 +10,12 @@ Run by ``make test-hub-hostile``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import requests
 
-from tests.deploy.conftest import Hub, runs_the_class, started_hub
+from tests.deploy.conftest import COURSE, Hub, runs_the_class
 
-COURSE = "takeover-course-password-2026"
-ADMIN = "takeover-admin-password-of-more-than-32-chars"
 SQUATTER_PASSWORD = "Squatter-Password-2026!"
 
 
@@ -53,14 +49,6 @@ def test_a_pending_signup_under_a_teachers_name_is_never_promoted_with_its_passw
     assert line.startswith("prof-x: teacher, password "), result.stdout
     assert "replaced" in line, line  # the teacher is told why the password is new
     assert runs_the_class(hub.login("prof-x", line.split("password ")[1].split()[0]), hub)
-
-
-@pytest.fixture(scope="module")
-def shared_hub(docker_engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    settings = {"GSLAB_HUB_AUTH": "shared", "GSLAB_HUB_SHARED_PASSWORD": COURSE,
-                "GSLAB_HUB_ADMINS": "prof", "GSLAB_HUB_ADMIN_PASSWORD": ADMIN}
-    with started_hub(tmp_path_factory.mktemp("takeover-hub"), settings) as hub:
-        yield hub
 
 
 def test_a_name_taken_with_the_course_password_is_never_made_a_teacher(shared_hub: Hub) -> None:

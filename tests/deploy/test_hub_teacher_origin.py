@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from playwright.sync_api import Browser
 
-from tests.deploy.conftest import Hub, run, wait_for
-from tests.deploy.test_hub import server_ready
+from grayscott.classroom.client import server_ready
+from tests.deploy.conftest import Hub
+from tests.utils import run, wait_for
 
 STUDENT = "eve"
 #: The student's page: on the hub's origin it would make her an admin with the visitor's rights

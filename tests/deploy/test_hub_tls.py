@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.deploy.conftest import Hub, run, started_hub, wait_for
-from tests.deploy.test_hub import server_ready
+from grayscott.classroom.client import server_ready
+from tests.deploy.conftest import Hub, started_hub
+from tests.utils import run, wait_for
 
 
 def served_certificate(hub: Hub) -> str:

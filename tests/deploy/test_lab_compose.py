@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.deploy.conftest import COMPOSE, CPU_JUPYTER, free_port, run, wait_for
+from tests.deploy.conftest import COMPOSE, CPU_JUPYTER
+from tests.utils import free_port, run, wait_for
 
 LAB = COMPOSE / "lab.yaml"
 SERVICES = {"cpu-jupyter", "cpu-code-server", "gpu-jupyter", "gpu-code-server"}

@@ -12,7 +12,6 @@ from __future__ import annotations
 import http.client
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -28,6 +27,7 @@ from grayscott import variants
 from grayscott.launcher import registry
 from grayscott.launcher.docker import DockerRuntime
 from grayscott.launcher.runtime import ContainerSpec, Mount, Runtime
+from tests.utils import free_port
 
 
 def _env_list(name: str) -> list[str]:
@@ -61,12 +61,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if marker:  # a test of what only some runtimes have (daemon images, port mapping)
             names = [n for n in names if n in marker.args]
         metafunc.parametrize("runtime", [registry.create(n) for n in names], ids=names)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def check_errors(output: str, allowed: tuple[str, ...] = ()) -> None:

@@ -18,8 +18,8 @@ import h5py
 import pytest
 
 from grayscott.launcher import registry
-from tests.images.conftest import free_port
 from tests.test_gslab import gslab
+from tests.utils import free_port
 
 RUNTIMES = [r.strip() for r in os.environ.get("GSLAB_TEST_RUNTIMES", "docker").split(",") if r]
 SERVING = [r for r in RUNTIMES if registry.RUNTIMES[r].stores_images]  # detached servers

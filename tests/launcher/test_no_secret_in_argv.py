@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.argv_scan import argv_holding, serving_jupyter
-from tests.images.conftest import free_port
 from tests.launcher.test_gslab_engines import SERVING
+from tests.utils import free_port
 
 
 @pytest.mark.parametrize("runtime", SERVING)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.images.conftest import free_port
 from tests.launcher.test_gslab_engines import SERVING
 from tests.test_launcher_squatting import _gslab, squatted_after_the_check
+from tests.utils import free_port
 
 
 @pytest.mark.parametrize("runtime", SERVING)

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.images.conftest import free_port
 from tests.launcher.test_gslab_engines import save_through_jupyter
 from tests.test_launcher_squatting import squatted_after_the_check
+from tests.utils import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNTS = [name for name in [os.environ.get("GSLAB_ROOTLESS_USER", "")] if name]

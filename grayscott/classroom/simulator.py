@@ -1,6 +1,6 @@
 """A class arrives at the one-machine hub: N students log in, spawn, run a cell, stop; measured.
 
-    python compose/hub/classroom.py -n 40 --pattern burst      # make hub-class N=40 PATTERN=burst
+    python -m grayscott.classroom -n 40 --pattern burst      # make hub-class N=40 PATTERN=burst
 
 It starts its own hub with ``compose/hub/hub.sh up`` (what ``make hub`` runs) under the name
 ``gslab-class-<random>`` on a free port, with the course-password accounts of a one-day
@@ -35,10 +35,8 @@ import asyncio
 import datetime
 import json
 import os
-import platform
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -52,10 +50,25 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from tornado import httpclient, websocket
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
+from grayscott.classroom import client
+from grayscott.classroom.client import Hub, free_port
+from grayscott.classroom.host import (
+    REPO,
+    ClassError,
+    cgroup_cpu_s,
+    container_id,
+    docker_memory,
+    hub_processes,
+    machine,
+    process_cpu_s,
+    run,
+    versions,
+)
+from grayscott.classroom.report import delta, markdown, quantile, summary
+
+#: what `make hub` runs: the class's hub is started the way a site starts its own
+HUB_SH = REPO / "compose" / "hub" / "hub.sh"
 IMAGE = "gray-scott-lab:cpu-jupyter"
 
 # The lab cell every student runs: a short simulation into the volume, read back with h5py.
@@ -67,10 +80,6 @@ assert r.returncode == 0, r.stderr[-400:]
 with h5py.File("/work/class-cell.h5") as f:
     print("frames", f["matrix"].shape[0])
 """
-
-
-class ClassError(Exception):
-    """Bad input or a hub that cannot be used: one line, exit status 2."""
 
 
 @dataclass
@@ -86,141 +95,7 @@ class Student:
     kernel_id: str = ""
 
 
-# --- small helpers -----------------------------------------------------------------------
-
-def run(*args: str, check: bool = True, env: dict[str, str] | None = None,
-        timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(list(args), capture_output=True, text=True, timeout=timeout,
-                            env={**os.environ, **(env or {})}, check=False)
-    if check and result.returncode != 0:
-        raise ClassError(f"{' '.join(args[:3])} exited {result.returncode}: "
-                         f"{(result.stderr or result.stdout).strip().splitlines()[-1:]}")
-    return result
-
-
-def quantile(values: list[float], q: float) -> float:
-    """Linear interpolation between the closest ranks (numpy's default)."""
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
-
-
-def summary(values: list[float]) -> dict[str, float | int] | None:
-    if not values:
-        return None
-    return {"n": len(values), "p50": round(quantile(values, 0.5), 2),
-            "p95": round(quantile(values, 0.95), 2), "max": round(max(values), 2),
-            "mean": round(sum(values) / len(values), 2)}
-
-
-def cookie(session: requests.Session, name: str, path: str) -> str:
-    """The value of cookie ``name`` the browser would send under ``path`` (longest path)."""
-    best = ("", "")
-    for c in session.cookies:
-        if c.name == name and path.startswith(c.path) and len(c.path) >= len(best[0]):
-            best = (c.path, c.value or "")
-    return best[1]
-
-
-def cookie_header(session: requests.Session, path: str) -> str:
-    return "; ".join(f"{c.name}={c.value}" for c in session.cookies if path.startswith(c.path))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-# --- what the host can tell about a container ------------------------------------------
-
-def container_id(name: str) -> str:
-    return run("docker", "inspect", "-f", "{{.Id}}", name).stdout.strip()
-
-
-def cgroup_cpu_s(cid: str) -> float | None:
-    """CPU-seconds a container has used (cgroup v1 cpuacct or v2 cpu.stat), or None."""
-    v1 = Path(f"/sys/fs/cgroup/cpuacct/docker/{cid}/cpuacct.usage")
-    if v1.exists():
-        return int(v1.read_text()) / 1e9
-    for v2 in (Path(f"/sys/fs/cgroup/system.slice/docker-{cid}.scope/cpu.stat"),
-               Path(f"/sys/fs/cgroup/docker/{cid}/cpu.stat")):
-        if v2.exists():
-            stats = dict(line.split() for line in v2.read_text().splitlines())
-            return int(stats["usage_usec"]) / 1e6
-    return None
-
-
-def process_cpu_s(names: tuple[str, ...] = ("dockerd", "containerd")) -> float:
-    """CPU-seconds used so far by the engine's daemons (their part of create/start/stop)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        comm = text[text.index("(") + 1:text.rindex(")")]
-        if comm in names or comm.startswith("containerd-shim"):
-            fields = text[text.rindex(")") + 2:].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
-
-
-UNITS = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "kB": 1000, "MB": 1000**2,
-         "GB": 1000**3}
-
-
-def to_mib(text: str) -> float:
-    match = re.match(r"([\d.]+)\s*([A-Za-z]+)", text.strip())
-    if not match:
-        return float("nan")
-    return float(match.group(1)) * UNITS.get(match.group(2), 1) / 1024**2
-
-
-def docker_memory(prefix: str) -> dict[str, float]:
-    """MiB per running container whose name starts with ``prefix`` (docker stats)."""
-    out = run("docker", "stats", "--no-stream", "--format", "{{.Name}}\t{{.MemUsage}}").stdout
-    memory = {}
-    for line in out.splitlines():
-        name, _, usage = line.partition("\t")
-        if name.startswith(prefix):
-            memory[name] = round(to_mib(usage.split("/")[0]), 1)
-    return memory
-
-
-def hub_processes(hub_name: str) -> dict[str, float]:
-    """Resident MiB of the hub container's processes: the hub, the proxy, the culler."""
-    out = run("docker", "top", hub_name, "-eo", "pid,rss,args").stdout.splitlines()[1:]
-    memory: dict[str, float] = {}
-    for line in out:
-        _, rss, args = line.split(None, 2)
-        if "configurable-http-proxy" in args:
-            key = "proxy"
-        elif "jupyterhub_idle_culler" in args:
-            key = "idle_culler"
-        elif "jupyterhub" in args:
-            key = "hub"
-        else:
-            continue
-        memory[key] = round(memory.get(key, 0) + int(rss) / 1024, 1)
-    return memory
-
-
-# --- the hub --------------------------------------------------------------------------
-
-@dataclass
-class Hub:
-    name: str
-    url: str
-    token: str
-
-    def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        return requests.request(method, f"{self.url}/hub/api{path}", timeout=60,
-                                headers={"Authorization": f"token {self.token}"}, **kwargs)
-
+# --- the class's own hub ---------------------------------------------------------------
 
 @contextmanager
 def class_hub(args: argparse.Namespace) -> Iterator[tuple[Hub, str]]:
@@ -239,11 +114,12 @@ def class_hub(args: argparse.Namespace) -> Iterator[tuple[Hub, str]]:
         env_file.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
         env = {"HUB_ENV_FILE": str(env_file), "HUB_NAME": name}
         try:
-            run("bash", str(HERE / "hub.sh"), "up", env=env)
+            run("bash", str(HUB_SH), "up", env=env)
             values = dict(line.split("=", 1) for line in env_file.read_text().split())
-            yield Hub(name, f"http://127.0.0.1:{port}", values["GSLAB_HUB_API_TOKEN"]), password
+            yield Hub(name, f"http://127.0.0.1:{port}", values["GSLAB_HUB_API_TOKEN"],
+                      timeout=60), password
         finally:
-            run("bash", str(HERE / "hub.sh"), "down", env=env, check=False)
+            run("bash", str(HUB_SH), "down", env=env, check=False)
             left = run("docker", "ps", "-aq", "--filter", f"name=^{name}-",
                        check=False).stdout.split()
             if left:
@@ -254,14 +130,11 @@ def class_hub(args: argparse.Namespace) -> Iterator[tuple[Hub, str]]:
                 run("docker", "volume", "rm", "-f", *volumes, check=False)
 
 
-# --- one student, as a browser --------------------------------------------------------
+# --- one student, as a browser (grayscott.classroom.client), timed --------------------
 
 def login(hub: Hub, s: Student, password: str) -> None:
     s.session.trust_env = False
-    s.session.get(f"{hub.url}/hub/login", timeout=120)
-    r = s.session.post(f"{hub.url}/hub/login", timeout=120, allow_redirects=False,
-                       data={"username": s.name, "password": password,
-                             "_xsrf": cookie(s.session, "_xsrf", "/hub/")})
+    r = client.login_form(s.session, hub.url, s.name, password, timeout=120)
     if r.status_code != 302:
         raise RuntimeError(f"the login form answered {r.status_code}")
 
@@ -269,103 +142,34 @@ def login(hub: Hub, s: Student, password: str) -> None:
 def spawn_and_wait(hub: Hub, s: Student, timeout: float) -> None:
     """The Start button, then the spawn page's progress stream, then the lab page."""
     start = time.monotonic()
-    r = s.session.get(f"{hub.url}/hub/spawn/{s.name}", timeout=timeout)
-    if r.status_code != 200:
-        raise RuntimeError(f"spawn page answered {r.status_code}")
-    if f"/user/{s.name}/" not in r.url:  # still pending: follow its event stream
-        xsrf = cookie(s.session, "_xsrf", "/hub/")
-        url = f"{hub.url}/hub/api/users/{s.name}/server/progress?_xsrf={xsrf}"
-        with s.session.get(url, stream=True, timeout=timeout) as events:
-            if events.status_code != 200:
-                raise RuntimeError(f"progress stream answered {events.status_code}")
-            for raw in events.iter_lines():
-                line = raw.decode()
-                if not line.startswith("data:"):
-                    continue
-                event = json.loads(line[5:])
-                if event.get("failed"):
-                    raise RuntimeError(f"spawn failed: {event.get('message')}")
-                if event.get("ready"):
-                    break
-            else:
-                raise RuntimeError("the progress stream ended before ready")
+    client.spawn_from_browser(s.session, hub.url, s.name, timeout)
     s.times["spawn_to_ready_s"] = time.monotonic() - start
-    lab = s.session.get(f"{hub.url}/user/{s.name}/lab", timeout=timeout)
-    if lab.status_code != 200 or "JupyterLab" not in lab.text:
-        raise RuntimeError(f"the lab page answered {lab.status_code}")
+    client.open_lab_page(s.session, hub.url, s.name, timeout)
     s.times["spawn_to_lab_s"] = time.monotonic() - start
 
 
-async def execute(url: str, headers: dict[str, str], code: str, timeout: float) -> str:
-    """One cell over the kernel's channels websocket; what it printed (error: raises)."""
-    conn = await websocket.websocket_connect(httpclient.HTTPRequest(
-        url, headers=headers, connect_timeout=timeout, request_timeout=timeout))
-    msg_id = uuid.uuid4().hex
-    await conn.write_message(json.dumps({
-        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "student",
-                   "session": uuid.uuid4().hex, "version": "5.3",
-                   "date": datetime.datetime.now(datetime.UTC).isoformat()},
-        "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-        "content": {"code": code, "silent": False, "store_history": False,
-                    "user_expressions": {}, "allow_stdin": False, "stop_on_error": True}}))
-    output: list[str] = []
-    try:
-        while True:
-            raw = await asyncio.wait_for(conn.read_message(), timeout)
-            if raw is None:
-                raise RuntimeError("the kernel's websocket closed")
-            message = json.loads(raw)
-            if message.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            kind, content = message["msg_type"], message["content"]
-            if kind == "stream":
-                output.append(content["text"])
-            elif kind == "error":
-                raise RuntimeError(f"the cell failed: {content['ename']}: {content['evalue']}")
-            elif kind == "status" and content["execution_state"] == "idle":
-                return "".join(output)
-    finally:
-        conn.close()
-
-
 def run_cell(hub: Hub, s: Student, frames: int, timeout: float) -> None:
-    base = f"/user/{s.name}/"
-    xsrf = cookie(s.session, "_xsrf", base)
     start = time.monotonic()
-    r = s.session.post(f"{hub.url}{base}api/kernels", json={"name": "python3"}, timeout=timeout,
-                       headers={"X-XSRFToken": xsrf})
-    if r.status_code != 201:
-        raise RuntimeError(f"starting a kernel answered {r.status_code}")
-    s.kernel_id = r.json()["id"]
+    s.kernel_id = client.start_kernel_from_browser(s.session, hub.url, s.name, timeout)
     s.times["kernel_start_s"] = time.monotonic() - start
-    ws = (f"ws://{hub.url.split('://', 1)[1]}{base}api/kernels/{s.kernel_id}/channels"
-          f"?session_id={uuid.uuid4().hex}")
-    headers = {"Cookie": cookie_header(s.session, base)}
+    ws = client.channels_url(hub.url, s.name, s.kernel_id, session_id=uuid.uuid4().hex)
+    cookies = client.cookie_header(s.session, f"/user/{s.name}/")
     start = time.monotonic()
-    printed = asyncio.run(execute(ws, headers, CELL.format(frames=frames), timeout))
+    printed = asyncio.run(client.execute(ws, CELL.format(frames=frames), cookies=cookies,
+                                         timeout=timeout))
     s.times["cell_round_trip_s"] = time.monotonic() - start
     if f"frames {frames}" not in printed:
         raise RuntimeError(f"the cell printed {printed.strip()[-200:]!r}, not {frames} frames")
     start = time.monotonic()
-    asyncio.run(execute(ws, headers, "print(6 * 7)", timeout))
+    asyncio.run(client.execute(ws, "print(6 * 7)", cookies=cookies, timeout=timeout))
     s.times["warm_cell_s"] = time.monotonic() - start
 
 
 def stop(hub: Hub, s: Student, timeout: float) -> None:
     """The home page's stop button, then wait until the hub lists no server."""
     start = time.monotonic()
-    r = s.session.delete(f"{hub.url}/hub/api/users/{s.name}/server", timeout=timeout,
-                         headers={"X-XSRFToken": cookie(s.session, "_xsrf", "/hub/")})
-    if r.status_code not in (202, 204):
-        raise RuntimeError(f"stop answered {r.status_code}")
-    deadline = start + timeout
-    while time.monotonic() < deadline:
-        model = s.session.get(f"{hub.url}/hub/api/users/{s.name}", timeout=timeout).json()
-        if not model.get("servers"):
-            s.times["stop_s"] = time.monotonic() - start
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"not stopped within {timeout} s")
+    client.stop_from_browser(s.session, hub.url, s.name, timeout)
+    s.times["stop_s"] = time.monotonic() - start
 
 
 # --- the class -------------------------------------------------------------------------
@@ -506,7 +310,7 @@ def run_class(args: argparse.Namespace) -> dict[str, Any]:
                        "lab_after_cell": summary(list(memory_cell.values()))},
         "disk_per_student_mib": summary(list(disk.values())),
         "cpu_s": {"lab_container_at_ready": summary(spawn_cpu),
-                  "hub_during_arrival": _delta(hub_cpu0, hub_cpu1),
+                  "hub_during_arrival": delta(hub_cpu0, hub_cpu1),
                   "engine_during_arrival": round(engine_cpu1 - engine_cpu0, 2),
                   "per_spawn_total": per_spawn_total and round(per_spawn_total, 2)},
         "cpu_floor_s": floor and round(floor, 1),
@@ -519,88 +323,8 @@ def run_class(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _delta(a: float | None, b: float | None) -> float | None:
-    return None if a is None or b is None else round(b - a, 2)
-
-
-def machine() -> dict[str, Any]:
-    model = ""
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    mem_kib = int(Path("/proc/meminfo").read_text().split()[1])
-    load = os.getloadavg()
-    return {"host": platform.node(), "cpu": model, "cores": os.cpu_count(),
-            "memory_gib": round(mem_kib / 1024**2, 1), "kernel": platform.release(),
-            "load_before": [round(x, 2) for x in load]}
-
-
-def versions(jupyterhub: str | None, image_name: str) -> dict[str, Any]:
-    docker = run("docker", "version", "-f", "{{.Server.Version}}", check=False).stdout.strip()
-    image = run("docker", "image", "inspect", "-f", "{{.Id}} {{index .Config.Labels "
-                "\"org.opencontainers.image.version\"}}", image_name, check=False).stdout.split()
-    commit = run("git", "-C", str(REPO), "describe", "--always", "--dirty", check=False).stdout
-    return {"docker": docker, "jupyterhub": jupyterhub, "image": image_name,
-            "image_id": image[0][:19] if image else None,
-            "image_version": image[1] if len(image) > 1 else None,
-            "repository_commit": commit.strip(), "python": platform.python_version()}
-
-
-def markdown(report: dict[str, Any]) -> str:
-    def row(label: str, key: str) -> str:
-        v = report.get(key) or {}
-        return f"| {label} | {v.get('p50', '-')} | {v.get('p95', '-')} | {v.get('max', '-')} |"
-
-    st, m, cpu = report["settings"], report["machine"], report["cpu_s"]
-    mem = report["memory_mib"]
-    lines = [
-        f"# A class at the hub: {st['students']} students, {st['pattern']}",
-        "",
-        f"{report['date']}, {m['host']} ({m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB), "
-        f"load average {m['load_before']} before, {m['load_after']} after; "
-        f"Docker {report['versions']['docker']}, JupyterHub "
-        f"{report['versions']['jupyterhub']}, {st['students']} x {report['versions']['image']} "
-        f"at {st['mem_limit']} / {st['cpu_limit']} CPU each, {st['docker_threads']} Docker "
-        f"threads; commit {report['versions']['repository_commit']}. Produced by "
-        "`compose/hub/classroom.py` (see its docstring for what a student does).",
-        "",
-        f"**Failures: {report['failures']}** of {report['students']}.",
-        "",
-        "| seconds | p50 | p95 | max |", "|---|---|---|---|",
-        row("login form", "login_s"), row("spawn request to ready", "spawn_to_ready_s"),
-        row("spawn request to the lab page", "spawn_to_lab_s"),
-        row("kernel start", "kernel_start_s"), row("cell round trip", "cell_round_trip_s"),
-        row("warm cell", "warm_cell_s"), row("stop", "stop_s"),
-        "",
-        f"Walls: all arrived in {report['arrival_wall_s']} s, the cell for all in "
-        f"{report['cell_wall_s']} s, all stopped in {report['stop_all_wall_s']} s.",
-        "",
-        f"Memory (MiB): hub {mem['hub']}; a lab idle p50 "
-        f"{(mem['lab_idle'] or {}).get('p50')} (max {(mem['lab_idle'] or {}).get('max')}), "
-        f"after the cell p50 {(mem['lab_after_cell'] or {}).get('p50')} "
-        f"(max {(mem['lab_after_cell'] or {}).get('max')}); disk per student "
-        f"{(report['disk_per_student_mib'] or {}).get('p50')} MiB.",
-        "",
-        f"CPU-seconds: a lab container up to ready p50 "
-        f"{(cpu['lab_container_at_ready'] or {}).get('p50')}; hub {cpu['hub_during_arrival']} "
-        f"and Docker daemons {cpu['engine_during_arrival']} for the whole arrival; "
-        f"{cpu['per_spawn_total']} per spawn in all. CPU floor for the class: "
-        f"{report['cpu_floor_s']} s, the larger of N x per spawn / cores "
-        f"({report['cpu_floor_parts_s']['machine']}) and one lab's CPU-seconds under its "
-        f"limit ({report['cpu_floor_parts_s']['one_lab_under_its_limit']}); p95 ready / floor = "
-        f"{report['p95_over_floor']}.",
-    ]
-    solo = report.get("one_spawn")
-    if solo:
-        marks = ", ".join(f"{k} {v}" for k, v in solo["seconds_after_request"].items())
-        lines += ["", f"One spawn alone (seconds after the request): {marks}; lab container "
-                  f"{solo['lab_container_cpu_s']} CPU-s, Docker daemons {solo['engine_cpu_s']}."]
-    return "\n".join(lines) + "\n"
-
-
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="classroom.py", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m grayscott.classroom", description=__doc__.splitlines()[0])
     p.add_argument("-n", type=int, default=5, help="students (default 5)")
     p.add_argument("--pattern", choices=("burst", "staggered"), default="burst")
     p.add_argument("--window", type=float, default=60.0,
@@ -630,6 +354,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     try:
+        if not HUB_SH.is_file():
+            raise ClassError(f"{HUB_SH} is missing: run from a checkout of Gray-Scott Lab")
         if run("docker", "image", "inspect", args.image, check=False).returncode != 0:
             raise ClassError(f"{args.image} is missing: make build-cpu-jupyter")
         report = run_class(args)
