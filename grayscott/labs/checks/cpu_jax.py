@@ -70,7 +70,8 @@ def check_jax_power(power: Fn, *, raise_on_failure: bool = True) -> Verdict:
     except (jax.errors.ConcretizationTypeError, jax.errors.TracerIntegerConversionError,
             TypeError):
         return refuse(name, "n is traced, so range(n) cannot run: make n static "
-                      "(static_argnums=1, the position of n)", raise_on_failure)
+                      "(static_argnums takes the positions of the static arguments: which one is n?)",
+                      raise_on_failure)
     except ValueError as exc:
         if (words := jax_in_words(exc)) is None:
             raise
