@@ -4,7 +4,9 @@
 # benchmark every backend (the C kernels too, where a C compiler is present), time our CPU
 # kernels beside the peers on that machine's CPU (benchmarks/peers/run.py: the C/OpenMP
 # loop, and pystencils and Devito where this Python has them), c-blocked's zmm rows against
-# its ymm rows, and time one full 32 x 1000 run with HDF5 output. Each part has a time budget; the whole fits in a lease of 8 minutes.
+# its ymm rows, time one full 32 x 1000 run with HDF5 output, and run the GPU day's notebooks
+# that cannot run without a GPU (CuPy's, and Numba CUDA's on the device rather than its
+# simulator). Each part has a time budget; the whole fits in one 10-minute call (about 9.5).
 # Results go to ${OUT:-out/gpu}: logs, and the bench/peers JSON + Markdown for benchmarks/.
 # Without a GPU it stops at once: one line on stderr, exit status 1.
 set -uo pipefail
@@ -37,6 +39,9 @@ part 20 backends.txt "$py" -m grayscott backends
 part 45 smoke.txt "$py" -m grayscott smoke --require "$gpu_backends"
 part 90 pytest-backends.txt env GRAYSCOTT_REQUIRE_BACKENDS="$gpu_backends" \
     "$py" -m pytest -q -p no:cacheprovider tests/test_backends.py tests/test_native.py
+part 90 notebooks-gpu.txt env GRAYSCOTT_REQUIRE_BACKENDS=cupy,cupy-fused \
+    "$py" -m pytest -q -p no:cacheprovider tests/test_labs.py \
+    -k "test_solution_notebook_runs and (2_CuPy or 6_Numba_CUDA)"
 part 130 bench.txt "$py" -m grayscott bench --min-seconds 1.5 --output-dir "$out"
 peers=c-openmp
 for p in pystencils devito; do
