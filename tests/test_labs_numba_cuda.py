@@ -79,7 +79,7 @@ EXPECTED = {
     "rows-as-x": None,  # rows along x, blocks to match: slower on a GPU, but right
     "guard-one-short": "only the last interior row or column is wrong",
     "no-frame-shift": "boundary",
-    "no-dt": "dt is missing",
+    "no-dt": "the step without dt",
     "du-dv-swapped": "Du and Dv are swapped",
     "outputs-swapped": "u and v are swapped",
     "blocks-rounded-down": "were never computed: are there enough blocks",

@@ -12,16 +12,16 @@ frame written over, the two outputs swapped.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from grayscott import model
 from grayscott.labs.checks.core import Fn, Verdict, conclude, not_a_tuple, reference_steps
+from grayscott.labs.checks.diagnosis import STEP_PARAMS, step_mistake
 
-#: Not the school's coefficients: each term's mistake changes the result (dt != 1 above all)
-CUDA_PARAMS = model.Params(rows=9, cols=14, du=0.16, dv=0.07, feed=0.035, kill=0.061, dt=0.8)
+#: The step checks' coefficients (dt != 1, Du != Dv, feed != kill: each term's mistake shows)
+CUDA_PARAMS = STEP_PARAMS
 #: Steps the check runs (each launch costs about a second under the simulator)
 CUDA_STEPS = 2
 #: float32 sums in another order, over two steps
@@ -44,14 +44,6 @@ def _host_pair(result: Any) -> tuple[np.ndarray, np.ndarray]:
     u, v = result[0], result[1]
     return (np.asarray(u.copy_to_host() if hasattr(u, "copy_to_host") else u),
             np.asarray(v.copy_to_host() if hasattr(v, "copy_to_host") else v))
-
-
-#: Mistakes of a whole term, recognised by the coefficients that would give the student's result
-MIXED_UP: dict[str, dict[str, Any]] = {
-    "dt is missing: the update must be multiplied by dt (here 0.8, not 1)": {"dt": 1.0},
-    "Du and Dv are swapped: u diffuses with du, v with dv": {"du": CUDA_PARAMS.dv, "dv": CUDA_PARAMS.du},
-    "feed and kill are swapped": {"feed": CUDA_PARAMS.kill, "kill": CUDA_PARAMS.feed},
-}
 
 
 def _one_launch_problem(run: Fn, params: model.Params) -> str | None:
@@ -84,10 +76,8 @@ def _one_launch_problem(run: Fn, params: model.Params) -> str | None:
         return (f"{int(wrong.sum())} of {wrong.size} interior cells were never computed: are there "
                 "enough blocks to cover the grid (a division rounded up; in (x, y) order, x along "
                 "a row, as cuda.grid(2) gives them)?")
-    for mistake, change in MIXED_UP.items():
-        alt_u, alt_v = reference_steps(u0, v0, 1, replace(params, **change))
-        if np.abs(u - alt_u).max() <= CUDA_TOL and np.abs(v - alt_v).max() <= CUDA_TOL:
-            return mistake
+    if (mistake := step_mistake((u, v), u0, v0, 1, params)) is not None:
+        return mistake
     i, j = np.argwhere(wrong)[0] + 1
     got, want, name = ((u[i, j], ref_u[i, j], "u") if abs(u[i, j] - ref_u[i, j]) > CUDA_TOL
                        else (v[i, j], ref_v[i, j], "v"))
