@@ -384,7 +384,10 @@ def test_a_batch_run_stopped_by_sigterm_keeps_its_frames(tmp_path: Path) -> None
     proc = subprocess.Popen([sys.executable, "-m", "grayscott.launcher", "run", "light",
                              "--runtime", "local", "--workdir", str(tmp_path), "--", "run",
                              "-b", "numpy", "-r", "200", "-c", "300", "-n", "100000", "-s", "5",
-                             "-o", str(out)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             # stopped after a few frames: its 22 GiB estimate must not stop it
+                             # on a machine with less disk free (the size check has its tests)
+                             "--force-size", "-o", str(out)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "COLUMNS": "200"})
     try:
