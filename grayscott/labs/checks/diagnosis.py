@@ -107,8 +107,7 @@ def _in_place_step(u0: np.ndarray, v0: np.ndarray, params: model.Params,
     return u.astype(u0.dtype), v.astype(v0.dtype)
 
 
-def _close(got: tuple[np.ndarray, np.ndarray], want: tuple[np.ndarray, np.ndarray],
-           tol: float) -> bool:
+def _close(got: tuple[np.ndarray, ...], want: tuple[np.ndarray, ...], tol: float) -> bool:
     return all(g.shape == w.shape and np.abs(g.astype(np.float64) - w).max() <= tol
                for g, w in zip(got, want, strict=True))
 
@@ -131,6 +130,23 @@ def _stale_cells(got: tuple[np.ndarray, np.ndarray], start: tuple[np.ndarray, np
              f"padded column(s) {full_cols}" if full_cols else f"{int(wrong.sum())} cells")
     return (f"{where} of the interior kept the old values: a loop range is one short "
             "(the interior is padded rows 1 to rows and columns 1 to cols, both included)")
+
+
+def _one_sided_mistake(pair: tuple[np.ndarray, np.ndarray], expected: tuple[np.ndarray, np.ndarray],
+                       u0: np.ndarray, v0: np.ndarray, params: model.Params, tol: float) -> str | None:
+    """After one step, a mistake made in one of the two updates only (an ElementwiseKernel's or
+    a loop's two lines are written separately: dt forgotten in u's, du typed in v's): the
+    right array beside the variant's other one."""
+    for index, name in enumerate(("u", "v")):
+        other = 1 - index
+        if not _close((pair[other],), (expected[other],), tol):
+            continue
+        for mistake, react in _variants():
+            wrong = _run(u0, v0, 1, params, react=react)
+            if not _close((wrong[index],), (expected[index],), tol) and _close(
+                    (pair[index],), (wrong[index],), tol):
+                return f"in {name}'s update (the other one is right): {mistake}"
+    return None
 
 
 def step_mistake(got: tuple[Any, Any], u0: np.ndarray, v0: np.ndarray, steps: int,
@@ -163,6 +179,8 @@ def step_mistake(got: tuple[Any, Any], u0: np.ndarray, v0: np.ndarray, steps: in
         if _close(pair, _run(u0, v0, steps, params, react=react), tol):
             return mistake
     if steps == 1:
+        if (one_sided := _one_sided_mistake(pair, expected, u0, v0, params, tol)) is not None:
+            return one_sided
         if _close(pair, _in_place_step(u0, v0, params), 1e-4):
             return ("the loop reads neighbours it has already updated: read every neighbour from "
                     "the old arrays, write into new ones")
