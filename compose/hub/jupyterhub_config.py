@@ -48,6 +48,7 @@ import docker
 from gslab_hub.auth import TeacherPasswordAuthenticator
 from gslab_hub.logs import LAB_LOGGING, HideXsrfCookies
 from gslab_hub.network import install_egress_rules, reconnect_hub
+from gslab_hub.progress import config as progress
 from gslab_hub.roles import TEACHER_SCOPES, TEACHERS, admin_names_held
 from gslab_hub.settings import (
     LAB_PIDS_LIMIT,
@@ -227,6 +228,12 @@ c.JupyterHub.load_roles = [
     {"name": "idle-culler", "services": ["idle-culler"],
      "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]},
 ]
+# The teacher's view (gslab_hub/progress): every check cell's verdict, posted by the labs with
+# their own token to the hub's container on their network, kept in the data volume.
+c.JupyterHub.services.append(progress.service(str(data)))
+c.JupyterHub.load_roles.extend(progress.roles())
+c.Spawner.server_token_scopes = progress.SERVER_TOKEN_SCOPES
+c.Spawner.environment = {"GSLAB_PROGRESS_URL": progress.lab_url(env.get("GSLAB_HUB_CONNECT_IP", "hub"))}
 # Teachers keep the class (admin page, users, servers started and stopped, accounts approved)
 # but never open a student's server in their browser: the role `teacher` of the group
 # `teachers` (make hub-admin; in shared mode also the GSLAB_HUB_ADMINS names), no human is a

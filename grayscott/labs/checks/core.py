@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from grayscott import backends, model
+from grayscott.labs import progress
 
 Fn = Callable[..., Any]
 
@@ -60,7 +61,9 @@ Verdict = bool | Passed
 
 
 def refuse(check: str, problem: str, raise_on_failure: bool) -> bool:
-    """The one message naming the mistake: raised as ``CheckFailed``, or printed and False."""
+    """The one message naming the mistake: raised as ``CheckFailed``, or printed and False.
+    Either way it goes to the teacher's page too, where a hub has one (labs/progress.py)."""
+    progress.report(check, False, problem)
     if raise_on_failure:
         raise CheckFailed(f"{check}: NOT YET - {problem}")
     print(f"{check}: NOT YET - {problem}")
@@ -69,6 +72,7 @@ def refuse(check: str, problem: str, raise_on_failure: bool) -> bool:
 
 def correct(check: str, detail: str) -> Passed:
     """The line that says the answer is right, and why we think so."""
+    progress.report(check, True, detail)
     print(f"{check}: correct ({detail})")
     return Passed(check)
 
