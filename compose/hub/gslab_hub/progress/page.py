@@ -25,11 +25,13 @@ td.name { text-align: left; cursor: pointer; text-decoration: underline dotted; 
 own kernel, so this page helps a class; it is not a grade book.
 <span id="exports"> Export: <a href="api/export.csv">CSV</a> · <a href="api/export.json">JSON</a></span></p>
 <ul id="sentences"></ul>
-<table id="grid"><thead></thead><tbody></tbody></table>
+<table id="grid"><thead></thead><tbody></tbody><tfoot></tfoot></table>
 <div id="history"></div>
 <script>
 "use strict";
 const role = document.body.dataset.role, me = {{USER}};
+const headers = {"X-XSRFToken": {{XSRF}}};
+function get(url) { return fetch(url, {cache: "no-store", headers}); }
 function el(tag, text, cls) {
   const e = document.createElement(tag);
   if (text !== undefined) e.textContent = text;
@@ -43,7 +45,7 @@ function cell(v) {
   return td;
 }
 async function showHistory(user) {
-  const r = await fetch("api/history/" + encodeURIComponent(user), {cache: "no-store"});
+  const r = await get("api/history/" + encodeURIComponent(user));
   if (!r.ok) return;
   const rows = await r.json();
   const box = document.getElementById("history");
@@ -65,16 +67,22 @@ function render(grid) {
     return tr;
   });
   document.querySelector("#grid tbody").replaceChildren(...body);
+  const foot = el("tr"); foot.append(el("th", "passed / stuck"));
+  for (const ex of grid.exercises) {
+    const s = (grid.stats || {})[ex];
+    foot.append(el("th", s ? s.passed + " / " + s.stuck : ""));
+  }
+  document.querySelector("#grid tfoot").replaceChildren(foot);
 }
 async function refresh() {
   try {
     if (role === "teacher") {
-      const r = await fetch("api/class", {cache: "no-store"});
+      const r = await get("api/class");
       if (r.ok) render(await r.json());
     } else {
       document.getElementById("title").textContent = "your checks, " + me;
       document.getElementById("exports").hidden = true;
-      const r = await fetch("api/me", {cache: "no-store"});
+      const r = await get("api/me");
       if (!r.ok) return;
       const mine = await r.json(), exercises = Object.keys(mine.latest);
       const cells = {}; cells[me] = {};
