@@ -84,7 +84,8 @@ def docker_memory(prefix: str) -> dict[str, float]:
 
 
 def hub_processes(hub_name: str) -> dict[str, float]:
-    """Resident MiB of the hub container's processes: the hub, the proxy, the culler."""
+    """Resident MiB of the hub container's processes: the hub, the proxy, the culler, the
+    progress service."""
     out = run("docker", "top", hub_name, "-eo", "pid,rss,args").stdout.splitlines()[1:]
     memory: dict[str, float] = {}
     for line in out:
@@ -93,6 +94,8 @@ def hub_processes(hub_name: str) -> dict[str, float]:
             key = "proxy"
         elif "jupyterhub_idle_culler" in args:
             key = "idle_culler"
+        elif "gslab_hub.progress" in args:
+            key = "progress"
         elif "jupyterhub" in args:
             key = "hub"
         else:

@@ -72,6 +72,14 @@ def markdown(report: dict[str, Any]) -> str:
         f"limit ({report['cpu_floor_parts_s']['one_lab_under_its_limit']}); p95 ready / floor = "
         f"{report['p95_over_floor']}.",
     ]
+    ch = report.get("checks")
+    if ch:
+        lat = ch["check_to_grid_s"] or {}
+        lines += ["", f"Check cells: {ch['check_cells']} run ({ch['passed']} passed), "
+                  f"{ch['on_grid']} on the teacher's grid, **{ch['lost']} lost**; from a cell's end "
+                  f"to the grid (polled every {ch['poll_interval_s']} s) p50 {lat.get('p50')} s, "
+                  f"**p95 {lat.get('p95')} s**, max {lat.get('max')} s (the page refreshes every "
+                  f"1 s on top); all students' check cells took {ch['wall_s']} s."]
     solo = report.get("one_spawn")
     if solo:
         marks = ", ".join(f"{k} {v}" for k, v in solo["seconds_after_request"].items())

@@ -14,7 +14,9 @@ read the server list; everything a student does goes the way a browser goes:
    hub's OAuth redirects (the server's own cookie);
 3. a kernel started through ``/user/<name>/api/kernels`` (cookie + X-XSRFToken) and a lab
    cell over the kernel's channels websocket (execute_request -> status idle): a short
-   ``grayscott run`` writing HDF5 into the student's volume, read back with h5py;
+   ``grayscott run`` writing HDF5 into the student's volume, read back with h5py; then the
+   CPU day's check cells, wrong and right answers, while a teacher watches the class grid of
+   the hub's progress service (``checks``: the time to the grid, verdicts lost);
 4. the stop button's request (``DELETE /hub/api/users/<name>/server`` with the XSRF token).
 
 Arrivals: ``burst`` (everyone at once) or ``staggered`` (evenly over ``--window`` seconds).
@@ -51,7 +53,7 @@ from typing import Any
 
 import requests
 
-from grayscott.classroom import client
+from grayscott.classroom import checks, client
 from grayscott.classroom.client import Hub, free_port
 from grayscott.classroom.host import (
     REPO,
@@ -98,14 +100,15 @@ class Student:
 # --- the class's own hub ---------------------------------------------------------------
 
 @contextmanager
-def class_hub(args: argparse.Namespace) -> Iterator[tuple[Hub, str]]:
+def class_hub(args: argparse.Namespace) -> Iterator[tuple[Hub, str, str]]:
     """A hub of its own (hub.sh up), removed with its labs and volumes afterwards."""
     name = f"{args.prefix}-{uuid.uuid4().hex[:6]}"
     with tempfile.TemporaryDirectory(prefix="gslab-class-") as folder:
         env_file = Path(folder) / "hub.env"
         port = free_port()
-        password = secrets.token_urlsafe(16)
-        settings = {"HUB_PORT": str(port), "HUB_BIND": "127.0.0.1", "GSLAB_HUB_AUTH": "shared",
+        password, teacher_password = secrets.token_urlsafe(16), secrets.token_urlsafe(32)
+        settings = {"GSLAB_HUB_ADMINS": checks.TEACHER, "GSLAB_HUB_ADMIN_PASSWORD": teacher_password,
+                    "HUB_PORT": str(port), "HUB_BIND": "127.0.0.1", "GSLAB_HUB_AUTH": "shared",
                     "GSLAB_HUB_SHARED_PASSWORD": password, "GSLAB_HUB_GPU": "no",
                     "GSLAB_HUB_MEM_LIMIT": args.mem_limit,
                     "GSLAB_HUB_CPU_LIMIT": str(args.cpu_limit),
@@ -117,7 +120,7 @@ def class_hub(args: argparse.Namespace) -> Iterator[tuple[Hub, str]]:
             run("bash", str(HUB_SH), "up", env=env)
             values = dict(line.split("=", 1) for line in env_file.read_text().split())
             yield Hub(name, f"http://127.0.0.1:{port}", values["GSLAB_HUB_API_TOKEN"],
-                      timeout=60), password
+                      timeout=60), password, teacher_password
         finally:
             run("bash", str(HUB_SH), "down", env=env, check=False)
             left = run("docker", "ps", "-aq", "--filter", f"name=^{name}-",
@@ -239,7 +242,7 @@ def run_class(args: argparse.Namespace) -> dict[str, Any]:
     began, host = datetime.datetime.now(datetime.UTC), machine()
     students = [Student(f"s{i:02d}", 0.0 if args.pattern == "burst"
                         else round(i * args.window / args.n, 2)) for i in range(args.n)]
-    with class_hub(args) as (hub, password):
+    with class_hub(args) as (hub, password, teacher_password):
         for s in students:
             r = hub.api("POST", f"/users/{s.name}")
             if r.status_code != 201:
@@ -263,6 +266,9 @@ def run_class(args: argparse.Namespace) -> dict[str, Any]:
                       **hub_processes(hub.name)}
         cell_wall = phase(students, "cell", lambda s: run_cell(hub, s, args.frames, args.timeout))
         memory_cell = docker_memory(labs)
+        # the check cells, a teacher watching the class grid (grayscott/classroom/checks.py)
+        check_phase = (checks.class_checks(hub, students, teacher_password, args.timeout, phase)
+                       if args.checks else None)
         disk = {}
         for s in students:
             mount = Path(f"/var/lib/docker/volumes/{hub.name}-user-{s.name}/_data")
@@ -318,6 +324,7 @@ def run_class(args: argparse.Namespace) -> dict[str, Any]:
                               "one_lab_under_its_limit": lab_floor and round(lab_floor, 1)},
         "p95_over_floor": floor and ready and round(quantile(ready, 0.95) / floor, 2),
         "one_spawn": solo,
+        "checks": check_phase,
         "per_student": {s.name: {k: round(v, 2) for k, v in s.times.items()}
                         | {"cpu_s": s.cpu_s and round(s.cpu_s, 2)} for s in students},
     }
@@ -336,6 +343,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--image", default=IMAGE, help=f"the students' lab image ({IMAGE})")
     p.add_argument("--frames", type=int, default=4, help="frames the cell writes (4)")
     p.add_argument("--timeout", type=float, default=600.0, help="per request (600 s)")
+    p.add_argument("--no-checks", dest="checks", action="store_false",
+                   help="skip the check cells (and the teacher watching them)")
     p.add_argument("--no-solo", dest="solo", action="store_false",
                    help="skip the one spawn alone before the class")
     p.add_argument("--prefix", default="gslab-class", help="hub, container and volume names")

@@ -88,7 +88,7 @@ def report(check: str, passed: bool, message: str) -> bool:
 
 def flush(timeout: float) -> bool:
     """Wait up to ``timeout`` s for the queued verdicts to be sent (or given up): whether
-    none is left. A cell never calls it; tests and the class simulator do."""
+    none is left. A cell never calls it; the tests do."""
     deadline = time.monotonic() + timeout
     while _outbox.unfinished_tasks and time.monotonic() < deadline:
         time.sleep(0.01)
