@@ -124,6 +124,7 @@ wait_ready() {
         for scheme in https http; do
             if curl -fsk -o /dev/null "$scheme://127.0.0.1:$port/hub/health"; then
                 echo "the hub answers at $scheme://$host:$port/"
+                echo "the class's progress (teachers): $scheme://$host:$port/services/progress/"
                 if [ "$scheme" = https ]; then
                     echo "its certificate's SHA-256 fingerprint (what browsers show): $(fingerprint "$port")"
                 fi
