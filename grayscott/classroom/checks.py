@@ -65,13 +65,14 @@ class Watch:
     session: requests.Session
     url: str
     seen: dict[tuple[str, str, int], float] = field(default_factory=dict)
-    polls: int = 0
+    polls: list[float] = field(default_factory=list)  # seconds each answered poll took
     errors: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def _poll(self) -> None:
         while not self._stop.is_set():
             try:
+                asked = time.monotonic()
                 response = self.session.get(f"{self.url}{PROGRESS}/api/class", timeout=10)
                 now = time.monotonic()
                 response.raise_for_status()
@@ -79,7 +80,7 @@ class Watch:
                     for exercise, verdict in row.items():
                         for tries in range(1, verdict["tries"] + 1):
                             self.seen.setdefault((user, exercise, tries), now)
-                self.polls += 1
+                self.polls.append(now - asked)
             except (requests.RequestException, ValueError, KeyError):
                 self.errors += 1
             self._stop.wait(POLL_S)
@@ -124,7 +125,8 @@ def outcome(sent: list[tuple[tuple[str, str, int], float, bool, str]], watch: Wa
     return {"check_cells": len(sent), "passed": sum(p for _, _, p, _ in sent),
             "on_grid": len(latencies), "lost": lost,
             "check_to_grid_s": summary([max(0.0, x) for x in latencies]),
-            "teacher_polls": watch.polls, "teacher_poll_errors": watch.errors,
+            "teacher_polls": len(watch.polls), "teacher_poll_s": summary(watch.polls),
+            "teacher_poll_errors": watch.errors,
             "poll_interval_s": POLL_S}
 
 
@@ -135,6 +137,8 @@ def class_checks(hub: client.Hub, students: list[Any], teacher_password: str, ti
     teacher = requests.Session()
     teacher.trust_env = False
     client.login_form(teacher, hub.url, TEACHER, teacher_password, timeout)
+    # the teacher has the page open before the students check (its OAuth done, once)
+    teacher.get(f"{hub.url}{PROGRESS}/api/class", timeout=timeout).raise_for_status()
     sent: list[tuple[tuple[str, str, int], float, bool, str]] = []
     lock = threading.Lock()
 

@@ -79,7 +79,9 @@ def markdown(report: dict[str, Any]) -> str:
                   f"{ch['on_grid']} on the teacher's grid, **{ch['lost']} lost**; from a cell's end "
                   f"to the grid (polled every {ch['poll_interval_s']} s) p50 {lat.get('p50')} s, "
                   f"**p95 {lat.get('p95')} s**, max {lat.get('max')} s (the page refreshes every "
-                  f"1 s on top); all students' check cells took {ch['wall_s']} s."]
+                  f"1 s on top); all students' check cells took {ch['wall_s']} s; the teacher's "
+                  f"{ch['teacher_polls']} polls took p50 {(ch.get('teacher_poll_s') or {}).get('p50')} s, "
+                  f"p95 {(ch.get('teacher_poll_s') or {}).get('p95')} s."]
     solo = report.get("one_spawn")
     if solo:
         marks = ", ".join(f"{k} {v}" for k, v in solo["seconds_after_request"].items())
