@@ -14,12 +14,9 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-import nbformat
-
 from grayscott.errors import UsageError
-from grayscott.labs.sync import notebook
 from grayscott.labs.sync.plan import WRITES, Action, Step, beside_name, plan
-from grayscott.labs.sync.report import SyncReport
+from grayscott.labs.sync.report import CellChanges, SyncReport
 from grayscott.labs.sync.tree import REPORT_NAME, STATE_DIR, course_files, labs_version, opened_source
 
 #: backups of earlier syncs kept in <labs>/.sync/backups (the oldest go first)
@@ -43,8 +40,14 @@ def _umask() -> int:
 
 
 def _merge_notebook(step: Step, course: Path, base: Path, student: Path, version: str
-                    ) -> tuple[bytes, notebook.CellChanges] | None:
-    """The merged notebook's bytes, or None when a side cannot be read as a notebook."""
+                    ) -> tuple[bytes, CellChanges] | None:
+    """The merged notebook's bytes, or None when a side cannot be read as a notebook.
+    nbformat is imported here, not above: a sync with nothing to merge (every lab start
+    without a course update) does not pay its import (about a second)."""
+    import nbformat
+
+    from grayscott.labs.sync import notebook
+
     try:
         before = nbformat.read(base / step.path, as_version=4) if (base / step.path).is_file() \
             else None

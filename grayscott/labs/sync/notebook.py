@@ -11,34 +11,15 @@ cell (nbformat < 4.5) fall back to nbdime's merge, whose conflicts are marked in
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
 from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
 
+from grayscott.labs.sync.report import CellChanges
+
 #: cell metadata key the sync sets on the cells it adds for a conflict
 MARK = "grayscott_sync"
-
-
-@dataclass
-class CellChanges:
-    """What one notebook's merge did, by cell id (the report lists them)."""
-
-    added: list[str] = field(default_factory=list)        # new course cells
-    updated: list[str] = field(default_factory=list)      # course's change, student's untouched
-    removed: list[str] = field(default_factory=list)      # course removed, student untouched
-    conflicts: list[str] = field(default_factory=list)    # both changed: both kept, marked
-    kept_removed: list[str] = field(default_factory=list)  # course removed, student changed
-    deleted_changed: list[str] = field(default_factory=list)  # student deleted, course changed
-    by: str = "cell ids"
-
-    def summary(self) -> str:
-        parts = [f"{len(ids)} {name.replace('_', ' ')}" for name, ids in (
-            ("added", self.added), ("updated", self.updated), ("removed", self.removed),
-            ("conflicts", self.conflicts), ("kept_removed", self.kept_removed),
-            ("deleted_changed", self.deleted_changed)) if ids]
-        return ", ".join(parts) or "no cell changes"
 
 
 def _content(cell: NotebookNode) -> tuple[Any, ...]:

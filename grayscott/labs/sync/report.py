@@ -8,12 +8,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from grayscott.labs.sync.notebook import CellChanges
 from grayscott.labs.sync.plan import Action, Step, beside_name
 
 #: the report's sections, in order (UNCHANGED is counted, never listed)
 SECTIONS = (Action.ADD, Action.UPDATE, Action.MERGE, Action.BESIDE, Action.KEEP,
             Action.DELETED_BY_STUDENT, Action.REMOVED_BY_COURSE)
+
+
+@dataclass
+class CellChanges:
+    """What one notebook's merge did, by cell id (the report lists them)."""
+
+    added: list[str] = field(default_factory=list)        # new course cells
+    updated: list[str] = field(default_factory=list)      # course's change, student's untouched
+    removed: list[str] = field(default_factory=list)      # course removed, student untouched
+    conflicts: list[str] = field(default_factory=list)    # both changed: both kept, marked
+    kept_removed: list[str] = field(default_factory=list)  # course removed, student changed
+    deleted_changed: list[str] = field(default_factory=list)  # student deleted, course changed
+    by: str = "cell ids"
+
+    def summary(self) -> str:
+        parts = [f"{len(ids)} {name.replace('_', ' ')}" for name, ids in (
+            ("added", self.added), ("updated", self.updated), ("removed", self.removed),
+            ("conflicts", self.conflicts), ("kept_removed", self.kept_removed),
+            ("deleted_changed", self.deleted_changed)) if ids]
+        return ", ".join(parts) or "no cell changes"
 
 
 @dataclass
