@@ -439,6 +439,20 @@ def test_command_bad_input_is_one_line(course: Path, tmp_path: Path, source: str
     assert result.stderr.count("\n") == 1 and message in result.stderr
 
 
+def test_the_image_label_names_the_labs_version_the_report_shows(
+        course: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A teacher compares the image's label (grayscott.versions, run in the image with
+    GRAYSCOTT_LABS set) with the version in a student's SYNC-REPORT.md."""
+    from grayscott import versions
+
+    monkeypatch.setenv("GRAYSCOTT_LABS", str(course))
+    label = versions.collect()["labs"]
+    report, text = synced(course, tmp_path / "labs")
+    assert label == report.source_version and f"**{label}**" in text
+    monkeypatch.delenv("GRAYSCOTT_LABS")
+    assert "labs" not in versions.collect()
+
+
 def test_every_lab_start_syncs(course: Path, tmp_path: Path) -> None:
     """The image's start script, run as the image runs it (a stand-in for jupyter lab): the
     first start copies, a start after a course update merges, and says so in the log."""
