@@ -439,6 +439,18 @@ def test_command_bad_input_is_one_line(course: Path, tmp_path: Path, source: str
     assert result.stderr.count("\n") == 1 and message in result.stderr
 
 
+def test_a_sync_that_cannot_write_stops_with_one_line(course: Path, student: Path) -> None:
+    """The course adds a folder where the student keeps a file of that name: a one-line
+    error, the student's file untouched."""
+    (student / "cpu/extra").write_text("mine\n")
+    (course / "cpu/extra").mkdir()
+    (course / "cpu/extra/notes.md").write_text("course\n")
+    result = grayscott("labs", "sync", "--from", str(course), "--to", str(student))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: the labs sync stopped") and result.stderr.count("\n") == 1
+    assert (student / "cpu/extra").read_text() == "mine\n"
+
+
 def test_the_image_label_names_the_labs_version_the_report_shows(
         course: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A teacher compares the image's label (grayscott.versions, run in the image with

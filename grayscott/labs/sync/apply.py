@@ -54,7 +54,7 @@ def _merge_notebook(step: Step, course: Path, base: Path, student: Path, version
         merged, changes = notebook.merge(before, nbformat.read(student / step.path, as_version=4),
                                          nbformat.read(course / step.path, as_version=4), version)
         nbformat.validate(merged)
-    except (ValueError, nbformat.ValidationError, KeyError, AttributeError):
+    except Exception:  # any notebook it cannot merge: kept as it is, the course's beside it
         return None
     return (nbformat.writes(merged) + "\n").encode(), changes
 

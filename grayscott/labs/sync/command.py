@@ -49,7 +49,8 @@ def sync(
     try:
         report = sync_labs(source, destination)
     except OSError as exc:
-        raise UsageError(f"the labs sync stopped, your files as they were: {exc}") from None
+        raise UsageError(f"the labs sync stopped: {exc} (what it had overwritten is in "
+                         f"{destination}/.sync/backups)") from None
     console = stdout_console()
     console.print(report.summary(), highlight=False, soft_wrap=True)
     if report.changed and not report.first:

@@ -3,7 +3,8 @@ next lab start, the course's new cells and files arrive, and SYNC-REPORT.md says
 
 The changed course is the image's own /opt/labs, copied out, changed with nbformat and mounted
 back over /opt/labs at the restart: what a rebuilt image with changed labs holds, without a
-rebuild (the sync only reads $GRAYSCOTT_LABS, wherever it comes from).
+rebuild (the sync only reads $GRAYSCOTT_LABS, wherever it comes from). The image runs as
+Apptainer runs it: read-only, as a UID it does not know, the work directory bound at /work.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def test_a_course_update_reaches_the_student_at_the_next_start(
         container: Container, workdir: Path) -> None:
     work_mount = Mount(workdir, "/work")
     with container.serve(8888, health="/api", user=ARBITRARY, mounts=(work_mount,),
-                         env={"JUPYTER_TOKEN": "t"}) as server:
+                         read_only=True, env={"JUPYTER_TOKEN": "t"}) as server:
         assert "first copy" in server.logs()
     labs = workdir / "labs"
     assert (labs / NOTEBOOK).is_file() and (labs / ".sync/base" / NOTEBOOK).is_file()
@@ -62,6 +63,7 @@ def test_a_course_update_reaches_the_student_at_the_next_start(
     _own(workdir)
 
     with container.serve(8888, health="/api", user=ARBITRARY, env={"JUPYTER_TOKEN": "t"},
+                         read_only=True,
                          mounts=(work_mount, Mount(course / "labs", "/opt/labs", read_only=True))
                          ) as server:
         log = server.logs()
