@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -29,17 +30,22 @@ def _own(path: Path) -> None:
         os.chown(item, 12345, 100)
 
 
-@pytest.mark.runtimes("docker", "podman")
-def test_a_course_update_reaches_the_student_at_the_next_start(
-        container: Container, workdir: Path) -> None:
-    work_mount = Mount(workdir, "/work")
-    with container.serve(8888, health="/api", user=ARBITRARY, mounts=(work_mount,),
-                         read_only=True, env={"JUPYTER_TOKEN": "t"}) as server:
-        assert "first copy" in server.logs()
+@dataclass
+class Update:
+    """What the student did and what the course changed, to look for after the restart."""
+
+    course: Path
+    edited: nbformat.NotebookNode
+    ran: nbformat.NotebookNode
+    fixed: str
+    hint: str
+
+
+def _edit_then_update_the_course(container: Container, workdir: Path) -> Update:
+    """The student edits a cell, runs another and adds her own; the course's next version
+    adds a hint cell, fixes the cell she edited, and adds a file."""
     labs = workdir / "labs"
     assert (labs / NOTEBOOK).is_file() and (labs / ".sync/base" / NOTEBOOK).is_file()
-
-    # the student edits a cell and runs another, and adds a cell of her own
     mine = nbformat.read(labs / NOTEBOOK, as_version=4)
     code = [c for c in mine.cells if c.cell_type == "code"]
     code[2].source = "def laplacian(a):\n    return my_answer(a)"
@@ -47,8 +53,6 @@ def test_a_course_update_reaches_the_student_at_the_next_start(
     code[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="ran it\n")]
     mine.cells.append(nbformat.v4.new_markdown_cell("My own notes."))
     nbformat.write(mine, labs / NOTEBOOK)
-
-    # the course's next version: a hint cell, a fix to the cell she edited, a new file
     course = workdir.parent / "course"
     course.mkdir()
     _own(course)
@@ -61,20 +65,56 @@ def test_a_course_update_reaches_the_student_at_the_next_start(
     nbformat.write(theirs, course / "labs" / NOTEBOOK)
     (course / "labs/cpu/day-two.md").write_text("# Day two\n")
     _own(workdir)
+    return Update(course / "labs", code[2], code[1], fixed.source, hint.source)
 
+
+def _nothing_lost(workdir: Path, update: Update) -> None:
+    labs = workdir / "labs"
+    merged = nbformat.read(labs / NOTEBOOK, as_version=4)
+    sources = [c.source for c in merged.cells]
+    assert update.edited.source in sources and update.fixed in sources and update.hint in sources
+    assert "My own notes." in sources
+    assert next(c for c in merged.cells if c.id == update.ran.id).outputs == update.ran.outputs
+    assert (labs / "cpu/day-two.md").read_text() == "# Day two\n"
+    report = (labs / "SYNC-REPORT.md").read_text()
+    assert "cpu/day-two.md" in report and NOTEBOOK in report
+    assert (labs / "SYNC-REPORT.md").stat().st_uid == 12345
+
+
+@pytest.mark.runtimes("docker", "podman")
+def test_a_course_update_reaches_the_student_at_the_next_start(
+        container: Container, workdir: Path) -> None:
+    """The served lab: the log says what the sync did, JupyterLab serves the report."""
+    work = Mount(workdir, "/work")
+    with container.serve(8888, health="/api", user=ARBITRARY, mounts=(work,),
+                         read_only=True, env={"JUPYTER_TOKEN": "t"}) as server:
+        assert "first copy" in server.logs()
+    update = _edit_then_update_the_course(container, workdir)
     with container.serve(8888, health="/api", user=ARBITRARY, env={"JUPYTER_TOKEN": "t"},
                          read_only=True,
-                         mounts=(work_mount, Mount(course / "labs", "/opt/labs", read_only=True))
+                         mounts=(work, Mount(update.course, "/opt/labs", read_only=True))
                          ) as server:
         log = server.logs()
         assert "1 add, 1 merge" in log and "1 conflict(s)" in log, log
         status, _, body = server.request("GET", "/api/contents/labs/SYNC-REPORT.md?token=t")
         assert status == 200 and NOTEBOOK in json.loads(body)["content"]
-    merged = nbformat.read(labs / NOTEBOOK, as_version=4)
-    sources = [c.source for c in merged.cells]
-    assert code[2].source in sources and fixed.source in sources and hint.source in sources
-    assert "My own notes." in sources
-    assert next(c for c in merged.cells if c.id == code[1].id).outputs == code[1].outputs
-    assert (labs / "cpu/day-two.md").read_text() == "# Day two\n"
-    assert "cpu/day-two.md" in (labs / "SYNC-REPORT.md").read_text()
-    assert (labs / "SYNC-REPORT.md").stat().st_uid == 12345
+    _nothing_lost(workdir, update)
+
+
+@pytest.mark.runtimes("docker", "podman", "apptainer")
+def test_every_start_syncs_the_labs_on_every_runtime(container: Container,
+                                                     workdir: Path) -> None:
+    """The image's entrypoint as each runtime starts it (Apptainer: `apptainer run
+    --containall --bind <home>:/work`, as the Slurm hub and the sbatch script do); Jupyter
+    is asked for its version only, so the start ends after the sync."""
+    work = Mount(workdir, "/work")
+    first = container.run("--version", user=ARBITRARY, read_only=True, mounts=(work,))
+    assert "first copy" in first.stdout, first.stdout + first.stderr
+    update = _edit_then_update_the_course(container, workdir)
+    second = container.run("--version", user=ARBITRARY, read_only=True,
+                           mounts=(work, Mount(update.course, "/opt/labs", read_only=True)))
+    assert "1 add, 1 merge" in second.stdout, second.stdout + second.stderr
+    _nothing_lost(workdir, update)
+    third = container.run("--version", user=ARBITRARY, read_only=True,
+                          mounts=(work, Mount(update.course, "/opt/labs", read_only=True)))
+    assert "up to date" in third.stdout
