@@ -352,6 +352,16 @@ def test_a_copy_made_before_the_sync_existed_loses_nothing(course: Path, tmp_pat
     assert report.conflicts == 1
 
 
+def test_a_damaged_sync_record_trusts_no_base(course: Path, student: Path) -> None:
+    (student / ".sync/state.json").write_text("{not json")
+    (student / "cpu/helpers.py").write_text("mine\n")
+    (course / "cpu/helpers.py").write_text("course v2\n")
+    report, _ = synced(course, student)
+    assert report.base_version is None
+    assert (student / "cpu/helpers.py").read_text() == "mine\n"
+    assert (student / "cpu/helpers.new.py").read_text() == "course v2\n"
+
+
 def test_a_tarball_of_the_labs_is_a_source(course: Path, tmp_path: Path) -> None:
     archive = tmp_path / "labs-v2.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:

@@ -101,6 +101,15 @@ def _apply(report: SyncReport, course: Path, base: Path, destination: Path) -> N
             _write_atomically(destination / target, (course / step.path).read_bytes())
 
 
+def _last_received(state_file: Path) -> str | None:
+    """The labs version of the base, None if there is none or its record is damaged: then
+    the sync trusts no base and treats every difference as the student's (nothing lost)."""
+    try:
+        return str(json.loads(state_file.read_text())["labs"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def sync_labs(source: Path, destination: Path) -> SyncReport:
     """Bring ``destination`` (the student's labs) up to ``source`` (the course's), keeping
     every change of the student's; the report says what happened."""
@@ -111,11 +120,10 @@ def sync_labs(source: Path, destination: Path) -> SyncReport:
         state_dir = destination / STATE_DIR
         base = state_dir / "base"
         state_file = state_dir / "state.json"
-        state = json.loads(state_file.read_text()) if state_file.is_file() else None
+        received = _last_received(state_file)
         report = SyncReport(str(source), str(destination), labs_version(course, course_digests),
-                            state["labs"] if state else None,
-                            first=not destination.exists())
-        report.steps = plan(course_digests, course_files(base) if state else None,
+                            received, first=not destination.exists())
+        report.steps = plan(course_digests, course_files(base) if received else None,
                             course_files(destination))
         if not report.changed:
             return report
