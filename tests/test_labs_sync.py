@@ -461,6 +461,27 @@ def test_a_sync_that_cannot_write_stops_with_one_line(course: Path, student: Pat
     assert (student / "cpu/extra").read_text() == "mine\n"
 
 
+def test_without_nbformat_a_merge_is_refused_in_one_line_before_any_write(
+        course: Path, student: Path) -> None:
+    """An image without the lab extra: copies work, a notebook merge names the extra."""
+    mine = read(student / NB3)
+    run_cell(code_cells(mine)[1], "ran\n")
+    write(mine, student / NB3)
+    theirs = read(course / NB3)
+    theirs.cells[0].source += " v2"
+    write(theirs, course / NB3)
+    (course / "cpu/new.txt").write_text("new\n")
+    before = snapshot(student)
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.modules['nbformat'] = None; "
+         "from grayscott.cli import main; main()", "labs", "sync", "--from", str(course),
+         "--to", str(student)], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "needs the lab extra (nbformat is missing)" in result.stderr
+    assert {p: d for p, d in snapshot(student).items() if not p.startswith(".sync/")} == {
+        p: d for p, d in before.items() if not p.startswith(".sync/")}
+
+
 def test_the_image_label_names_the_labs_version_the_report_shows(
         course: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A teacher compares the image's label (grayscott.versions, run in the image with

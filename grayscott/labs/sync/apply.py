@@ -44,7 +44,7 @@ def _merge_notebook(step: Step, course: Path, base: Path, student: Path, version
     """The merged notebook's bytes, or None when a side cannot be read as a notebook.
     nbformat is imported here, not above: a sync with nothing to merge (every lab start
     without a course update) does not pay its import (about a second)."""
-    import nbformat
+    import nbformat  # without it (an image without the lab extra): ImportError, said by the CLI
 
     from grayscott.labs.sync import notebook
 

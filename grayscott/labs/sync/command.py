@@ -37,17 +37,17 @@ def sync(
 ) -> None:
     """Bring your labs up to the course's version without losing any of your work: your
     changes are kept, the course's arrive beside them, SYNC-REPORT.md says what happened."""
-    try:
-        from grayscott.labs.sync import sync_labs
-    except ImportError as exc:
-        raise UsageError(f"grayscott labs sync needs the lab extra ({exc.name} is missing): "
-                         "pip install 'grayscott[lab]'") from None
+    from grayscott.labs.sync import sync_labs
+
     source = source or _default_source()
     destination = destination or _default_destination()
     if destination.exists() and not destination.is_dir():
         raise UsageError(f"{destination} is not a folder: the labs are synced into a folder")
     try:
         report = sync_labs(source, destination)
+    except ImportError as exc:  # notebooks to merge, and no nbformat: before any write
+        raise UsageError(f"merging notebooks needs the lab extra ({exc.name} is missing): "
+                         "pip install 'grayscott[lab]'") from None
     except OSError as exc:
         raise UsageError(f"the labs sync stopped: {exc} (what it had overwritten is in "
                          f"{destination}/.sync/backups)") from None
