@@ -20,7 +20,7 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 comma := ,
-.PHONY: help lab labs labs-runtimes reference test lint typecheck pytest smoke bench peers bench-full ladder lock images podman-load test-images test-launcher clean
+.PHONY: help lab labs labs-runtimes labs-sync-bench reference test lint typecheck pytest smoke bench peers bench-full ladder lock images podman-load test-images test-launcher clean
 .PHONY: test-rootless test-slurm
 .PHONY: lab-env hub hub-env hub-admin hub-down hub-lock hub-class test-deploy test-hub-faults
 .PHONY: test-hub-hostile
@@ -62,6 +62,9 @@ lab: $(VENV)/.lab-deps ## Start the lab: the cpu-jupyter image when Docker runs,
 
 labs: $(VENV)/.test-deps ## Regenerate the tutorial notebooks from labs/*/solutions/
 	$(BIN)/python -m grayscott.labs.build
+
+labs-sync-bench: $(VENV)/.test-deps ## Time `grayscott labs sync` at a lab start on the real labs: benchmarks/labs-sync-DATE.json
+	$(BIN)/python -m grayscott.labs.sync.bench
 
 labs-runtimes: $(VENV)/.test-deps ## Time every solution notebook as the tests run them (SIZE=tiny|small|full; default: the class's): benchmarks/labs-runtimes-DATE.json
 	$(BIN)/python -m grayscott.labs.runtimes $(if $(SIZE),--size $(SIZE))

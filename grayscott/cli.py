@@ -21,6 +21,7 @@ from rich.table import Table
 from grayscott import __version__, backends
 from grayscott.console import run_app, stderr_console, stdout_console
 from grayscott.errors import UsageError
+from grayscott.labs.sync.command import labs
 from grayscott.model import NAMED_STENCILS, Params
 
 app = typer.Typer(
@@ -34,6 +35,8 @@ app = typer.Typer(
 )
 console = stdout_console()
 err_console = stderr_console()
+
+app.add_typer(labs, name="labs")
 
 #: ``--backend auto`` takes the first of these that can run here.
 AUTO_ORDER = ("cupy-fused", "numba-blocked", "numba-parallel", "jax-3x3", "numpy")

@@ -7,11 +7,13 @@ turns that into OCI labels and an immutable tag, so the labels say what is reall
 from __future__ import annotations
 
 import json
+import os
 import platform
 import re
 import shutil
 import subprocess
 from importlib import metadata
+from pathlib import Path
 
 from grayscott import __version__
 
@@ -57,6 +59,11 @@ def collect() -> dict[str, str]:
                 break
             except metadata.PackageNotFoundError:
                 continue
+    labs = Path(os.environ.get("GRAYSCOTT_LABS", "/nonexistent"))
+    if labs.is_dir():  # the jupyter images' course: the version each labs sync reports
+        from grayscott.labs.sync.tree import course_files, labs_version
+
+        found["labs"] = labs_version(labs, course_files(labs))
     for label, program in (("code-server", "code-server"), ("node", "node")):
         version = _tool_version(program, "--version")
         if version:
