@@ -21,11 +21,14 @@ SERVER_TOKEN_SCOPES = ["users:activity!user", "access:servers!server",
                        f"access:services!service={SERVICE}"]
 
 
-def service(data: str, python: str = sys.executable) -> dict[str, Any]:
-    """The managed service (the hub starts it, restarts it if it dies, gives it its token)."""
+def service(data: str, python: str = sys.executable, pythonpath: str = "") -> dict[str, Any]:
+    """The managed service (the hub starts it, restarts it if it dies, gives it its token);
+    ``pythonpath``: where ``gslab_hub`` is, for a hub that does not have it on its own path
+    (the Slurm hub runs from a checkout: compose/hub)."""
+    environment = {"GSLAB_HUB_DATA": data} | ({"PYTHONPATH": pythonpath} if pythonpath else {})
     return {"name": SERVICE, "url": f"http://127.0.0.1:{PORT}", "display": True,
             "oauth_no_confirm": True, "command": [python, "-m", "gslab_hub.progress"],
-            "environment": {"GSLAB_HUB_DATA": data}}
+            "environment": environment}
 
 
 def roles() -> list[dict[str, Any]]:
