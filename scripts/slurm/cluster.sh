@@ -10,7 +10,8 @@
 #                           $GSLAB_SLURM_DIR/hub-token (readable by root only) and a
 #                           throwaway CA and certificate made on the node (its CA:
 #                           /etc/gslab-hub/tls/ca.pem there); GSLAB_HUB_SSL_CERT/_KEY, _URL,
-#                           _ALLOW_HTTP (paths on the node) are passed to the hub when set
+#                           _ALLOW_HTTP (paths on the node), GSLAB_HUB_TEACHERS are passed to
+#                           the hub when set
 # The student's home on the node (/home/student) is $GSLAB_SLURM_DIR/home/student on this
 # host (default /tmp/gslab-slurm), so that tests can read the files jobs wrote. This
 # repository is mounted read-only at the same path, and so is GSLAB_SIF_DIR (default
@@ -87,7 +88,7 @@ hub() {
         export GSLAB_HUB_SSL_CERT=/etc/gslab-hub/tls/cert.pem GSLAB_HUB_SSL_KEY=/etc/gslab-hub/tls/key.pem
     fi
     local settings=() setting
-    for setting in GSLAB_HUB_SSL_CERT GSLAB_HUB_SSL_KEY GSLAB_HUB_URL GSLAB_HUB_ALLOW_HTTP; do
+    for setting in GSLAB_HUB_SSL_CERT GSLAB_HUB_SSL_KEY GSLAB_HUB_URL GSLAB_HUB_ALLOW_HTTP GSLAB_HUB_TEACHERS; do
         [ -n "${!setting:-}" ] && settings+=(-e "$setting")
     done
     if ! docker exec "$name" pgrep -f /opt/hub/bin/jupyterhub >/dev/null; then

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import http.cookiejar
 import json
+import os
 import re
 import secrets
 import ssl
@@ -30,6 +31,8 @@ from tests.slurm.conftest import CLUSTER, RECORD_REQUESTS, REPO, SIF_DIR, STATE,
 from tests.slurm.test_jupyter import JUPYTER, OPTIONS, wait_for_server
 
 NODE = "gslab-slurm"
+#: the cluster account the hub counts as a teacher (GSLAB_HUB_TEACHERS): the progress page
+TEACHER = "teacher"
 
 
 class Hub:
@@ -71,7 +74,8 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 @pytest.fixture(scope="module")
 def hub(cluster: Cluster) -> Hub:
     started = subprocess.run(["bash", str(CLUSTER), "hub"], capture_output=True, text=True,
-                             timeout=120, check=False)
+                             timeout=120, check=False,
+                             env={**os.environ, "GSLAB_HUB_TEACHERS": TEACHER})
     assert started.returncode == 0, started.stdout + started.stderr
     address = subprocess.run(
         ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
@@ -195,23 +199,23 @@ def test_profiles_render_and_slurm_reads_the_gpu_request(cluster: Cluster) -> No
     assert "Invalid generic resource (gres) specification" in refused.stderr, refused.stderr
 
 
-def set_password(cluster: Cluster) -> str:
-    """A new password for the student's cluster account (chpasswd reads it: not in an argv)."""
+def set_password(cluster: Cluster, user: str = "student") -> str:
+    """A new password for ``user``'s cluster account (chpasswd reads it: not in an argv)."""
     password = secrets.token_hex(12)
-    cluster.run("chpasswd", root=True, stdin=f"student:{password}\n")
+    cluster.run("chpasswd", root=True, stdin=f"{user}:{password}\n")
     return password
 
 
-def browser(hub: Hub, password: str) -> tuple[urllib.request.OpenerDirector,
-                                               http.cookiejar.CookieJar]:
-    """A browser logged in as the student through the hub's login page (PAM): it follows
+def browser(hub: Hub, password: str, user: str = "student",
+            ) -> tuple[urllib.request.OpenerDirector, http.cookiejar.CookieJar]:
+    """A browser logged in as ``user`` through the hub's login page (PAM): it follows
     redirects and keeps cookies."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=hub.tls),
                                          urllib.request.HTTPCookieProcessor(jar))
     opener.open(hub.base + "/hub/login", timeout=30).close()
     xsrf = next(cookie.value for cookie in jar if cookie.name == "_xsrf")
-    form = urllib.parse.urlencode({"username": "student", "password": password,
+    form = urllib.parse.urlencode({"username": user, "password": password,
                                    "_xsrf": xsrf}).encode()
     with opener.open(hub.base + "/hub/login", data=form, timeout=30) as home:
         assert "/hub/login" not in home.url, home.url  # logged in: sent on, not back
@@ -417,3 +421,50 @@ def test_a_squatted_hub_job_port_is_never_handed_to_the_hub(cluster: Cluster, hu
 
 def newest_hub_log(cluster: Cluster) -> str:
     return cluster.run("cat $(ls -t gray-scott-hub-*.log | head -1)").stdout
+
+
+# A check cell's verdict, as the lab's kernel sends it: from the compute node, inside the job's
+# container, with the environment the hub gave the lab (its token, GSLAB_PROGRESS_URL), read
+# from the server's own process. The kernel's websocket path is the compose hub's test
+# (tests/deploy/test_hub_progress.py); here what is the cluster's: the job's container gets
+# the variables, the compute node reaches the service on the login node, the hub runs it.
+CHECK_FROM_THE_LAB = r"""
+pid=$(pgrep -u student -f jupyterhub-singleuser | head -n 1)
+[ -n "$pid" ] || { echo "no jupyterhub-singleuser of the student's"; exit 3; }
+while IFS= read -r -d '' pair; do
+    case $pair in
+        GSLAB_PROGRESS_URL=* | JUPYTERHUB_API_TOKEN=*) export "APPTAINERENV_$pair" ;;
+    esac
+done < "/proc/$pid/environ"
+[ -n "${APPTAINERENV_GSLAB_PROGRESS_URL:-}" ] || { echo "the lab has no GSLAB_PROGRESS_URL"; exit 4; }
+apptainer exec --containall SIF python -c '
+from grayscott import model
+from grayscott.labs import checks, progress
+checks.check_laplacian(lambda a: model.laplacian_weighted(a, model.STENCIL_5), raise_on_failure=False)
+print("sent" if progress.flush(20) else "not sent")'
+"""
+
+
+def test_a_check_verdict_from_the_compute_node_reaches_the_teachers_page(
+        cluster: Cluster, hub: Hub) -> None:
+    cluster.run(f"id {TEACHER} >/dev/null 2>&1 || useradd -m {TEACHER}", root=True)
+    spawn(hub)
+    wait_ready(cluster, hub)
+    try:
+        sent = cluster.run(CHECK_FROM_THE_LAB.replace("SIF", str(SIF_DIR / "gray-scott-lab_cpu-jupyter.sif")),
+                           timeout=180).stdout
+        assert "check_laplacian: NOT YET" in sent and "sent" in sent.split(), sent
+
+        teacher, _ = browser(hub, set_password(cluster, TEACHER), TEACHER)
+        with teacher.open(hub.base + "/services/progress/api/class", timeout=60) as answer:
+            grid = json.loads(answer.read())
+        verdict = grid["cells"]["student"]["check_laplacian"]
+        assert verdict["passed"] is False and "5-point" in verdict["message"], verdict
+        assert TEACHER not in grid["students"]
+
+        student, _ = browser(hub, set_password(cluster))
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            student.open(hub.base + "/services/progress/api/class", timeout=60)
+        assert refused.value.code == 403
+    finally:
+        stop(cluster, hub)
