@@ -13,6 +13,7 @@ build/hub-swarm-spawn.json.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
 import platform
@@ -26,6 +27,7 @@ from typing import Any
 import pytest
 import requests
 
+from grayscott.classroom.client import execute, open_kernel
 from tests.deploy.conftest import BUILD, COMPOSE, CPU_JUPYTER, Hub, runs_the_class
 from tests.deploy.test_hub import run_lab_code
 from tests.utils import free_port, run, wait_for
@@ -35,6 +37,11 @@ from tests.utils import free_port, run, wait_for
 HUB_IMAGE = "gray-scott-lab-hub:swarm-test"
 LABEL = "org.gray-scott-lab.hub"
 GWBRIDGE = "docker_gwbridge"
+CHECK_CELL = """
+from grayscott import model
+from grayscott.labs import checks
+checks.check_laplacian(model.laplacian)
+"""
 
 
 @pytest.fixture(scope="module")
@@ -175,6 +182,18 @@ def test_spawn_a_service_run_code_through_the_proxy_and_stop(swarm_hub: SwarmHub
 
     # Code in a kernel through the proxy: a short grayscott run into the user's volume
     run_lab_code(hub, user)
+
+    # A check cell's verdict reaches the teacher's grid (the progress service in the hub's
+    # service, reached by the lab over the stack's overlay network as `hub`)
+    _, ws_url = open_kernel(hub, user)
+    printed = asyncio.run(execute(ws_url, CHECK_CELL, token=hub.token))
+    assert "check_laplacian: correct" in printed, printed
+    teacher = hub.login("prof-swarm", hub.make_teacher("prof-swarm"))
+
+    def on_the_grid() -> bool:
+        grid = teacher.get(f"{hub.url}/services/progress/api/class", timeout=30)
+        return grid.status_code == 200 and bool(grid.json()["cells"].get(user))
+    wait_for(on_the_grid, 20, "the check's verdict on the teacher's grid")
 
     # Stop: the service and its container go, the work stays in the user's volume
     assert hub.api("DELETE", f"/users/{user}/server").status_code in (202, 204)
