@@ -73,6 +73,8 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 @pytest.fixture(scope="module")
 def hub(cluster: Cluster) -> Hub:
+    # the teacher's cluster account (PAM: the hub's groups name system users only)
+    cluster.run(f"id {TEACHER} >/dev/null 2>&1 || useradd -m {TEACHER}", root=True)
     started = subprocess.run(["bash", str(CLUSTER), "hub"], capture_output=True, text=True,
                              timeout=120, check=False,
                              env={**os.environ, "GSLAB_HUB_TEACHERS": TEACHER})
@@ -447,7 +449,6 @@ print("sent" if progress.flush(20) else "not sent")'
 
 def test_a_check_verdict_from_the_compute_node_reaches_the_teachers_page(
         cluster: Cluster, hub: Hub) -> None:
-    cluster.run(f"id {TEACHER} >/dev/null 2>&1 || useradd -m {TEACHER}", root=True)
     spawn(hub)
     wait_ready(cluster, hub)
     try:
