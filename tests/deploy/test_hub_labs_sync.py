@@ -6,7 +6,8 @@ teacher then loads a new version of the lab image (the same name, changed labs: 
 notebook, a hint cell, a changed check cell) and runs ``hub.sh sync``: the labs, still
 running the old image, get the new version's labs, every student edit is kept, the course's
 new cells and file are there, SYNC-REPORT.md says so. A second run changes nothing; a course
-folder (``--from``) works the same; a student whose sync fails is a line and exit 1.
+folder or tarball (``--from``) works the same; a student whose sync fails is a line and exit 1.
+The seconds of ``hub.sh sync`` (an update, then nothing to do) go to build/hub-labs-sync.json.
 
 The class's image is this checkout's ``grayscott`` and start script over
 gray-scott-lab:cpu-jupyter, under a name of the test's own (removed afterwards): the test
@@ -19,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import tarfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +30,7 @@ import nbformat
 import pytest
 
 from grayscott.classroom.client import execute, open_kernel, server_ready
-from tests.deploy.conftest import CPU_JUPYTER, Hub, started_hub
+from tests.deploy.conftest import BUILD, CPU_JUPYTER, Hub, started_hub
 from tests.utils import REPO, run, wait_for
 
 NOTEBOOK = "cpu/tutorial/3_Python_Implementation.ipynb"
@@ -152,7 +155,9 @@ def test_a_new_course_version_reaches_the_running_class_without_a_lost_edit(
         shutil.copytree(course, context / "labs")
         built.append(_build(tag, context, f"FROM {tag}\nCOPY labs /opt/labs\n"))
 
+        started = time.monotonic()
         synced = hub.script("sync")
+        seconds = {"update": time.monotonic() - started}
         lines = _student_lines(synced.stdout)
         for user in STUDENTS:
             assert "1 add, 1 merge" in lines[user] and "is newer than the lab's image" in lines[
@@ -171,13 +176,22 @@ def test_a_new_course_version_reaches_the_running_class_without_a_lost_edit(
             assert NEW_NOTEBOOK in after["report"] and NOTEBOOK in after["report"], user
         assert "Course update" in after["report"]  # bob's check cell: both kept, marked
 
+        started = time.monotonic()
         again = hub.script("sync")
+        seconds["up_to_date"] = time.monotonic() - started
         assert "total: 2 running lab(s): 0 updated, 2 up to date, 0 failed" in again.stdout
+        BUILD.mkdir(exist_ok=True)
+        (BUILD / "hub-labs-sync.json").write_text(json.dumps(
+            {"running_labs": len(STUDENTS), "hub_sync_s": seconds}, indent=2) + "\n")
 
-        # the same course as a folder: nothing new; with one more file, a student whose
-        # folder she made read-only fails (her line, exit 1) and the other gets it
-        from_folder = hub.script("sync", "--from", str(course))
-        assert "0 updated, 2 up to date, 0 failed" in from_folder.stdout, from_folder.stdout
+        # the same course as a tarball: nothing new; as a folder with one more file, a student
+        # whose folder she made read-only fails (her line, exit 1) and the other gets it
+        tarball = tmp_path / "course.tar.gz"
+        with tarfile.open(tarball, "w:gz") as archive:
+            archive.add(course, arcname="labs")
+        tarball.chmod(0o644)
+        from_tarball = hub.script("sync", "--from", str(tarball))
+        assert "0 updated, 2 up to date, 0 failed" in from_tarball.stdout, from_tarball.stdout
         (course / "cpu/tutorial/extra.md").write_text("# Extra\n")
         (course / "cpu/tutorial/extra.md").chmod(0o644)
         _in_kernel(hub, kernels["bob"], "import os; os.chmod('/work/labs/cpu/tutorial', 0o555)")
