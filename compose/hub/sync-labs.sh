@@ -8,7 +8,8 @@
 #   image, so the class gets the new version's labs and its sync while their labs keep running
 #   the old one; without a new image, its own labs again (nothing to do). --from PATH: the
 #   course's labs from a folder or tarball of this machine instead (mounted read-only).
-#   The helper is the lab's own user, no network, no capability, a read-only root.
+#   The helper is the lab's own user, no network, no capability, a read-only root. (Not
+#   `docker exec` into the lab: it runs the old image, its old labs and its old sync.)
 # - Stopped labs are left alone: the lab's start script syncs from the image at the next start.
 # One line per student (what the sync did, or its error), then a total; exit 1 if any failed.
 set -euo pipefail
