@@ -24,7 +24,7 @@ comma := ,
 .PHONY: test-rootless test-slurm
 .PHONY: lab-env hub hub-env hub-admin hub-down hub-lock hub-class test-deploy test-hub-faults
 .PHONY: test-hub-hostile
-.PHONY: hub-swarm hub-swarm-down test-hub-swarm
+.PHONY: hub-swarm hub-swarm-down test-hub-swarm hub-sync
 # A TLS-intercepting proxy's CA bundle, handed to image builds as a BuildKit secret (never
 # stored in an image). The system bundle is harmless where there is no such proxy.
 PIP_CERT_FILE ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
@@ -84,7 +84,7 @@ lint: $(VENV)/.test-deps ## ruff, shellcheck, hadolint
 	$(BIN)/ruff check .
 	$(BIN)/shellcheck .ci/run scripts/*.sh scripts/apptainer/helper.sh scripts/apptainer/apptainer \
 		scripts/slurm/*.sh \
-		images/*/*.sh compose/gen-env.sh compose/hub/hub.sh compose/hub/gslab-egress scripts/ci/*.sh \
+		images/*/*.sh compose/gen-env.sh compose/hub/hub.sh compose/hub/sync-labs.sh compose/hub/gslab-egress scripts/ci/*.sh \
 		k8s/jupyterhub/install.sh hpc/*.sbatch
 	$(BIN)/hadolint images/*/Dockerfile scripts/apptainer/Dockerfile scripts/slurm/Dockerfile \
 		compose/hub/Dockerfile
@@ -196,6 +196,9 @@ hub-admin: ## Make teachers hub admins: make hub-admin USERS="alice bob" (prints
 
 hub-down: ## End the class: stop the hub and every user's server (restarting the hub keeps them; volumes are kept)
 	bash compose/hub/hub.sh down
+
+hub-sync: ## A course update for the class without a lost edit: running labs now, from their image as it is now (a new version's labs) or FROM=folder|tarball
+	bash compose/hub/hub.sh sync $(if $(FROM),--from "$(FROM)")
 
 hub-swarm: ## The same hub on this engine's Docker Swarm (a manager; labs are services): compose/hub/stack.yaml
 	bash compose/hub/hub.sh swarm-up

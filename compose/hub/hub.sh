@@ -9,6 +9,7 @@
 #   hub.sh swarm-up            the same hub on the Docker Swarm this engine manages
 #                              (compose/hub/stack.yaml: labs are swarm services)
 #   hub.sh swarm-down          remove that stack and the users' services (volumes stay)
+#   hub.sh sync [--from PATH]  a course update for the class: running labs now (sync-labs.sh)
 # HUB_ENV_FILE (default compose/hub/.env) and HUB_NAME (gslab-hub) choose the hub.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -274,7 +275,11 @@ case "${1:-}" in
         swarm_manager
         swarm_down
         ;;
+    sync)
+        shift
+        exec bash "$here/sync-labs.sh" "$@"
+        ;;
     *)
-        die "usage: $0 env|up|admin NAME...|down|swarm-up|swarm-down"
+        die "usage: $0 env|up|admin NAME...|down|swarm-up|swarm-down|sync [--from PATH]"
         ;;
 esac
