@@ -5,6 +5,8 @@
 #                          or the site's own pair when /site/server.crt and /site/server.key
 #                          are mounted; keeps an existing certificate
 #   user NAME push|pull    add or change an account; its password is the first line of stdin
+#   names                  the names and addresses in the certificate, one a line
+#   accounts               list the accounts and their roles (NAME push|pull)
 #   ca                     print the CA certificate clients must trust
 #   reload | health
 # Why the CA's private key is deleted once the server certificate is signed: nothing in the
@@ -89,9 +91,14 @@ case "${1:-serve}" in
     serve) serve ;;
     init) shift; init "$@" ;;
     user) shift; user "$@" ;;
+    names) openssl x509 -in "$conf/server.crt" -noout -ext subjectAltName | tail -n +2 \
+            | tr ',' '\n' | sed -e 's/^ *//' -e 's/^DNS://' -e 's/^IP Address://' ;;
+    accounts) [ ! -s "$conf/htpasswd" ] || while IFS=: read -r name _; do
+            if grep -q "^$name " "$conf/pushers.map"; then echo "$name push"; else echo "$name pull"; fi
+        done < "$conf/htpasswd" ;;
     ca) [ -s "$conf/ca.crt" ] || die "no CA certificate in $conf (a site certificate without /site/ca.crt: clients use the site's own CA)"
         cat "$conf/ca.crt" ;;
     reload) nginx -c "$nginx_conf" -s reload ;;
     health) (exec 3<>/dev/tcp/127.0.0.1/5000) 2>/dev/null && (exec 3<>/dev/tcp/127.0.0.1/5443) 2>/dev/null ;;
-    *) die "unknown command ${1}: serve, init, user, ca, reload, health" ;;
+    *) die "unknown command ${1}: serve, init, user, names, accounts, ca, reload, health" ;;
 esac

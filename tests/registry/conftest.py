@@ -1,0 +1,220 @@
+"""The site registry on the real engines (issue #27): ``make test-registry``, as root.
+
+One registry for the session, started by ``gslab registry up`` under unique names (container,
+volumes, image tag, a free port), reached at this machine's non-loopback address, so that
+Docker verifies its certificate (Docker skips verification for loopback registries). The CA
+goes where ``gslab registry client-config`` says, for this endpoint only, and is removed at
+the end with the registry, its volumes and every pulled copy. Apptainer runs in a container
+of its own from the helper image (scripts/apptainer), on the host's network, with the CA in
+its system bundle, as an ordinary user.
+
+``GSLAB_REGISTRY_IMAGES`` (default cpu-light) names the images pushed; the .sif pushed is
+build/sif's cpu-light (``make sif-cpu-light``, under the Apptainer shim as .ci/run does).
+``GSLAB_REGISTRY_BENCH=FILE`` writes the push and pull times and sizes there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from grayscott.launcher.apptainer import ApptainerRuntime
+from grayscott.launcher.commands.site_registry import default_hosts
+from grayscott.launcher.render import site_registry as render
+from grayscott.launcher.render.site_registry import is_address
+from tests.utils import REPO, free_port, run
+
+GSLAB = [str(Path(sys.executable).with_name("gslab"))]
+APPTAINER_IMAGE = "gslab-apptainer"
+PROJECT = "lab"
+
+
+def images() -> list[str]:
+    return [n.strip() for n in os.environ.get("GSLAB_REGISTRY_IMAGES", "cpu-light").split(",")
+            if n.strip()]
+
+
+@dataclass
+class Site:
+    """The running registry and what the tests need to reach it."""
+
+    name: str
+    image: str
+    endpoint: str
+    ca: Path
+    passwords: dict[str, Path]
+    env: dict[str, str]
+    #: what the push and pull tests measured (seconds, bytes), for GSLAB_REGISTRY_BENCH
+    bench: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def where(self) -> str:
+        return f"{self.endpoint}/{PROJECT}"
+
+    def gslab(self, *args: str, check: bool = True,
+              input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+        return run(*GSLAB, *args, env=self.env, check=check, input_text=input_text)
+
+    def engine(self, program: str, *args: str, check: bool = True,
+               input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+        return run(program, *args, env=self.env, check=check, input_text=input_text)
+
+    def password(self, account: str) -> str:
+        return self.passwords[account].read_text().strip()
+
+
+def _endpoint_host() -> str:
+    for host in default_hosts():
+        if is_address(host) and not host.startswith("127."):
+            return host
+    pytest.skip("this machine has no non-loopback address to serve the registry on")
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    if os.geteuid() != 0:
+        pytest.skip("the registry tests install its CA under /etc: run them as root")
+    if shutil.which("docker") is None:
+        pytest.fail("docker is not installed: bash scripts/setup-engines.sh")
+    tmp = tmp_path_factory.mktemp("registry")
+    tmp.chmod(0o755)
+    suffix = f"{os.getpid()}"
+    name, image = f"gslab-regtest-{suffix}", f"gslab-regtest-registry:{suffix}"
+    endpoint = f"{_endpoint_host()}:{free_port()}"
+    passwords = {}
+    for account in ("alice", "bob"):  # alice pushes, bob only pulls
+        passwords[account] = tmp / f"{account}.password"
+        passwords[account].write_text(secrets.token_urlsafe(18) + "\n")
+        passwords[account].chmod(0o600)
+    env = {"DOCKER_CONFIG": str(tmp / "docker"), "REGISTRY_AUTH_FILE": str(tmp / "auth.json"),
+           "GSLAB_SIF_DIR": str(REPO / "build" / "sif")}
+    the = Site(name, image, endpoint, tmp / "ca.crt", passwords, env)
+    common = ["--name", name, "--image", image, "--runtime", "docker"]
+    host, port = endpoint.rsplit(":", 1)
+    installed = render.apply_paths(endpoint)[:2]  # Docker's and Podman's, not the system's
+    try:
+        started = time.monotonic()
+        the.gslab("registry", "up", *common, "--port", port, "--host", host,
+                  "--host", "localhost", "--pusher", "alice",
+                  "--password-file", str(passwords["alice"]))
+        the.bench["registry_up_s"] = round(time.monotonic() - started, 1)
+        the.gslab("registry", "user", "bob", "--role", "pull", "--password-file",
+                  str(passwords["bob"]), *common)
+        the.gslab("registry", "client-config", *common, "--endpoint", endpoint,
+                  "--ca-out", str(the.ca))
+        for target in installed:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(the.ca, target)
+        yield the
+    finally:
+        bench_file = os.environ.get("GSLAB_REGISTRY_BENCH")
+        if bench_file and the.bench:
+            _write_bench(Path(bench_file), the.bench, image)
+        run(*GSLAB, "registry", "down", "--volumes", "--name", name, "--runtime", "docker",
+            check=False)
+        run("docker", "rmi", image, check=False)
+        for target in installed:
+            shutil.rmtree(target.parent, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pushed(site: Site) -> dict[str, str]:
+    """Every image of GSLAB_REGISTRY_IMAGES and the cpu-light .sif, pushed by gslab push as
+    alice: {reference: digest}."""
+    sif = ApptainerRuntime.sif_path("cpu-light")
+    os.environ["GSLAB_SIF_DIR"] = str(sif.parent)
+    if not sif.is_file():
+        pytest.fail(f"{sif} is missing: make sif-cpu-light (PATH=scripts/apptainer:$PATH)")
+    digests: dict[str, str] = {}
+    for variant in images():
+        started = time.monotonic()
+        result = site.gslab("push", variant, "--registry", site.where, "--username", "alice",
+                            "--password-file", str(site.passwords["alice"]), "--ca-file",
+                            str(site.ca), "--runtime", "docker",
+                            *(["--sif"] if variant == "cpu-light" else ["--no-sif"]))
+        site.bench[f"push_{variant}_s"] = round(time.monotonic() - started, 1)
+        for line in result.stdout.splitlines():
+            words = line.split()
+            if len(words) == 3 and words[0] in ("docker:", "oras:"):
+                digests[words[1]] = words[2]
+    site.bench["registry_volume_bytes"] = _volume_bytes(site)
+    return digests
+
+
+def _volume_bytes(site: Site) -> int:
+    du = run("docker", "run", "--rm", "--network", "none", "-v",
+             f"{site.name}-data:/data:ro", "--entrypoint", "du", site.image, "-sb", "/data")
+    return int(du.stdout.split()[0])
+
+
+@dataclass
+class Box:
+    """Apptainer in a container of its own (helper image), on the host's network."""
+
+    name: str
+    workdir: Path
+
+    def apptainer(self, *args: str, input_text: str | None = None,
+                  check: bool = True) -> subprocess.CompletedProcess[str]:
+        return run("docker", "exec", "-i", "-u", "12345:100", "-e", "HOME=/home/student",
+                   "-w", str(self.workdir), self.name, "apptainer", *args,
+                   input_text=input_text, check=check)
+
+
+@pytest.fixture(scope="session")
+def box(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
+    if run("docker", "image", "inspect", APPTAINER_IMAGE, check=False).returncode != 0:
+        run("docker", "build", "-q", "-t", APPTAINER_IMAGE, REPO / "scripts" / "apptainer")
+    workdir = tmp_path_factory.mktemp("apptainer")
+    workdir.chmod(0o777)
+    name = f"gslab-regtest-apptainer-{os.getpid()}"
+    loops = [f"--device=/dev/loop{i}" for i in range(8) if Path(f"/dev/loop{i}").exists()]
+    run("docker", "run", "-d", "--name", name, "--network", "host",
+        "--cap-add", "SYS_ADMIN", "--cap-add", "SYS_CHROOT", "--cap-add", "DAC_READ_SEARCH",
+        "--cap-add", "SETPCAP", "--security-opt", "seccomp=unconfined",
+        "--security-opt", "apparmor=unconfined", "--security-opt", "systempaths=unconfined",
+        "--device", "/dev/fuse", "--device", "/dev/loop-control", *loops,
+        "-v", "/tmp:/tmp", "-v", f"{site.ca}:/usr/local/share/ca-certificates/gslab-test.crt:ro",
+        APPTAINER_IMAGE)
+    try:
+        run("docker", "exec", name, "chmod", "666", "/dev/fuse")
+        # what client-config tells a site to do for Apptainer: the CA in the system bundle
+        run("docker", "exec", name, "update-ca-certificates")
+        yield Box(name, workdir)
+    finally:
+        run("docker", "rm", "-f", name, check=False)
+
+
+def _write_bench(path: Path, bench: dict[str, object], image: str) -> None:
+    def version(*command: str) -> str:
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        return (result.stdout or result.stderr).strip().splitlines()[0] if result.stdout or \
+            result.stderr else "?"
+
+    record = {
+        "what": "gslab push / pull through the site registry (issue #27): TLS + accounts, "
+                "one run of make test-registry",
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "note": "2-core VM, loopback to the host's own address; one run"},
+        "versions": {"docker": version("docker", "version", "--format", "{{.Server.Version}}"),
+                     "podman": version("podman", "--version"),
+                     "distribution": version("docker", "run", "--rm", "--entrypoint",
+                                             "docker-registry", image, "--version"),
+                     "oras": version("docker", "run", "--rm", "--entrypoint", "oras",
+                                     image, "version")},
+        "results": bench,
+    }
+    path.write_text(json.dumps(record, indent=2) + "\n")

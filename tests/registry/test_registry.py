@@ -1,0 +1,173 @@
+"""Push to the site registry and pull from it by Docker, Podman and Apptainer (docker:// and
+oras://), as their users would: the same image (digests equal to the source's), a smoke
+run from each copy, and the refusals (no credentials, a pull-only account pushing) in words
+a user can act on. Every pulled copy is removed again (the source images stay)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from grayscott import variants
+from grayscott.launcher.apptainer import ApptainerRuntime
+from grayscott.launcher.render.site_registry import sif_ref
+from tests.registry.conftest import Box, Site, images
+from tests.utils import run
+
+SMOKE_OK = " ok "
+
+
+def _ref(site: Site, variant: str) -> str:
+    return f"{site.where}/{variants.get(variant).image}"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return "sha256:" + digest.hexdigest()
+
+
+def test_push_gives_every_tag_and_the_sif_a_digest(site: Site, pushed: dict[str, str]) -> None:
+    for variant in images():
+        ref = _ref(site, variant)
+        assert pushed.get(ref, "").startswith("sha256:"), pushed
+        # the dated, versioned tag of the same image went too, with the same manifest
+        others = [r for r in pushed if r.startswith(ref + "-")]
+        assert others and all(pushed[r] == pushed[ref] for r in others), pushed
+    sif = ApptainerRuntime.sif_path("cpu-light")
+    assert pushed[sif_ref(site.where, "cpu-light", "gray-scott-lab")].startswith("sha256:")
+    site.bench["sif_bytes"] = sif.stat().st_size
+    for variant in images():
+        site.bench[f"image_{variant}_bytes"] = int(site.engine(
+            "docker", "image", "inspect", "--format", "{{.Size}}",
+            variants.get(variant).image).stdout)
+
+
+@pytest.mark.parametrize("variant", images())
+def test_docker_pulls_the_same_image_and_runs_it(site: Site, pushed: dict[str, str],
+                                                variant: str) -> None:
+    ref, source = _ref(site, variant), variants.get(variant).image
+    site.engine("docker", "login", "--username", "bob", "--password-stdin", site.endpoint,
+                input_text=site.password("bob"))
+    try:
+        started = time.monotonic()
+        site.engine("docker", "pull", ref)
+        site.bench[f"pull_docker_{variant}_s"] = round(time.monotonic() - started, 1)
+        inspect = json.loads(site.engine("docker", "image", "inspect", ref).stdout)[0]
+        source_id = site.engine("docker", "image", "inspect", "--format", "{{.Id}}",
+                                source).stdout.strip()
+        assert inspect["Id"] == source_id
+        assert f"{ref.rsplit(':', 1)[0]}@{pushed[ref]}" in inspect["RepoDigests"]
+        if variant == "cpu-light":
+            smoke = site.engine("docker", "run", "--rm", "-e", "COLUMNS=200", ref)
+            assert "grayscott smoke" in smoke.stdout and SMOKE_OK in smoke.stdout
+        # gslab pull names it as gslab runs it: here the same image, so nothing changes
+        site.gslab("pull", variant, "--registry", site.where, "--runtime", "docker")
+        assert site.engine("docker", "image", "inspect", "--format", "{{.Id}}",
+                           source).stdout.strip() == source_id
+    finally:
+        site.engine("docker", "rmi", ref, check=False)
+
+
+@pytest.mark.parametrize("variant", images())
+def test_podman_pulls_the_same_image_and_runs_it(site: Site, pushed: dict[str, str],
+                                                variant: str) -> None:
+    if shutil.which("podman") is None:
+        pytest.fail("podman is not installed: bash scripts/setup-engines.sh")
+    ref = _ref(site, variant)
+    site.engine("podman", "login", "--username", "bob", "--password-stdin", site.endpoint,
+                input_text=site.password("bob"))
+    try:
+        started = time.monotonic()
+        site.engine("podman", "pull", "-q", ref)
+        site.bench[f"pull_podman_{variant}_s"] = round(time.monotonic() - started, 1)
+        pulled = json.loads(site.engine("podman", "image", "inspect", ref).stdout)[0]
+        source_id = site.engine("docker", "image", "inspect", "--format", "{{.Id}}",
+                                variants.get(variant).image).stdout.strip()
+        assert "sha256:" + pulled["Id"] == source_id  # the same image configuration
+        assert pulled["Digest"] == pushed[ref]
+        if variant == "cpu-light":
+            smoke = site.engine("podman", "run", "--rm", "-e", "COLUMNS=200", ref)
+            assert "grayscott smoke" in smoke.stdout and SMOKE_OK in smoke.stdout
+    finally:
+        site.engine("podman", "rmi", ref, check=False)
+
+
+def _login(box: Box, site: Site, scheme: str) -> None:
+    box.apptainer("registry", "login", "--username", "bob", "--password-stdin",
+                  f"{scheme}://{site.endpoint}", input_text=site.password("bob"))
+
+
+def test_apptainer_pulls_docker_uri_and_runs_it(site: Site, pushed: dict[str, str],
+                                               box: Box) -> None:
+    ref = _ref(site, "cpu-light")
+    _login(box, site, "docker")
+    out = box.workdir / "from-docker.sif"
+    try:
+        started = time.monotonic()
+        box.apptainer("pull", str(out), f"docker://{ref}")
+        site.bench["pull_apptainer_docker_cpu-light_s"] = round(time.monotonic() - started, 1)
+        # the image Apptainer built is the pushed one: its labels (versions, build date)
+        labels = json.loads(box.apptainer("inspect", "--json", "--labels", str(out)).stdout)
+        labels = labels["data"]["attributes"]["labels"]
+        source = json.loads(site.engine("docker", "image", "inspect", "--format",
+                                        "{{json .Config.Labels}}",
+                                        variants.get("cpu-light").image).stdout)
+        assert {k: labels.get(k) for k in source} == source
+        smoke = box.apptainer("run", str(out))
+        assert "grayscott smoke" in smoke.stdout and SMOKE_OK in smoke.stdout
+    finally:
+        out.unlink(missing_ok=True)
+
+
+def test_apptainer_pulls_the_sif_by_oras_unchanged(site: Site, pushed: dict[str, str],
+                                                   box: Box) -> None:
+    _login(box, site, "oras")
+    out = box.workdir / "from-oras.sif"
+    try:
+        started = time.monotonic()
+        box.apptainer("pull", str(out), "oras://" + sif_ref(site.where, "cpu-light",
+                                                            "gray-scott-lab"))
+        site.bench["pull_apptainer_oras_cpu-light_s"] = round(time.monotonic() - started, 1)
+        assert _sha256(out) == _sha256(ApptainerRuntime.sif_path("cpu-light"))
+        smoke = box.apptainer("run", str(out))
+        assert "grayscott smoke" in smoke.stdout and SMOKE_OK in smoke.stdout
+    finally:
+        out.unlink(missing_ok=True)
+
+
+def test_a_pull_without_credentials_is_refused(site: Site, pushed: dict[str, str],
+                                               tmp_path: Path) -> None:
+    anonymous = {"DOCKER_CONFIG": str(tmp_path), "REGISTRY_AUTH_FILE": str(tmp_path / "a.json")}
+    ref = _ref(site, "cpu-light")
+    refused = run("docker", "pull", ref, env=anonymous, check=False)
+    assert refused.returncode != 0 and "no basic auth credentials" in refused.stderr
+    refused = run("podman", "pull", ref, env=anonymous, check=False)
+    assert refused.returncode != 0 and "unauthorized" in refused.stderr.lower()
+
+
+def test_a_pull_only_account_cannot_push(site: Site, pushed: dict[str, str]) -> None:
+    site.engine("docker", "login", "--username", "bob", "--password-stdin", site.endpoint,
+                input_text=site.password("bob"))
+    refused = site.gslab("push", "cpu-light", "--registry", site.where, "--no-sif",
+                         "--runtime", "docker", check=False)
+    assert refused.returncode == 2
+    assert "denied: account bob may pull but not push" in refused.stderr
+    assert "Traceback" not in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_a_wrong_password_is_refused(site: Site, tmp_path: Path) -> None:
+    wrong = tmp_path / "wrong"
+    wrong.write_text("not-the-password\n")
+    refused = site.gslab("push", "cpu-light", "--registry", site.where, "--no-sif",
+                         "--username", "alice", "--password-file", str(wrong),
+                         "--runtime", "docker", check=False)
+    assert refused.returncode == 2 and "logging in to" in refused.stderr
+    assert "unauthorized" in refused.stderr.lower()
