@@ -25,7 +25,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -206,7 +206,7 @@ def _write_bench(path: Path, bench: dict[str, object], image: str) -> None:
     record = {
         "what": "gslab push / pull through the site registry (issue #27): TLS + accounts, "
                 "one run of make test-registry",
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "note": "2-core VM, loopback to the host's own address; one run"},
         "versions": {"docker": version("docker", "version", "--format", "{{.Server.Version}}"),
