@@ -22,6 +22,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -52,6 +53,9 @@ class Site:
 
     name: str
     image: str
+    #: the lab images' repository in this session (GRAYSCOTT_VARIANTS): tags of our own on the
+    #: source images, so that a rebuild of gray-scott-lab:* by another run changes nothing here
+    repository: str
     endpoint: str
     ca: Path
     passwords: dict[str, Path]
@@ -70,6 +74,9 @@ class Site:
     def engine(self, program: str, *args: str, check: bool = True,
                input_text: str | None = None) -> subprocess.CompletedProcess[str]:
         return run(program, *args, env=self.env, check=check, input_text=input_text)
+
+    def ref(self, variant: str) -> str:
+        return f"{self.where}/{self.repository}:{variant}"
 
     def password(self, account: str) -> str:
         return self.passwords[account].read_text().strip()
@@ -98,9 +105,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         passwords[account] = tmp / f"{account}.password"
         passwords[account].write_text(secrets.token_urlsafe(18) + "\n")
         passwords[account].chmod(0o600)
+    repository = f"gslab-regtest-{suffix}"
+    table = tmp / "variants.toml"
+    table.write_text((REPO / "grayscott" / "data" / "variants.toml").read_text().replace(
+        'repository = "gray-scott-lab"', f'repository = "{repository}"'))
     env = {"DOCKER_CONFIG": str(tmp / "docker"), "REGISTRY_AUTH_FILE": str(tmp / "auth.json"),
-           "GSLAB_SIF_DIR": str(REPO / "build" / "sif")}
-    the = Site(name, image, endpoint, tmp / "ca.crt", passwords, env)
+           "GSLAB_SIF_DIR": str(REPO / "build" / "sif"), "GRAYSCOTT_VARIANTS": str(table)}
+    the = Site(name, image, repository, endpoint, tmp / "ca.crt", passwords, env)
     common = ["--name", name, "--image", image, "--runtime", "docker"]
     host, port = endpoint.rsplit(":", 1)
     installed = render.apply_paths(endpoint)[:2]  # Docker's and Podman's, not the system's
@@ -125,32 +136,51 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         run(*GSLAB, "registry", "down", "--volumes", "--name", name, "--runtime", "docker",
             check=False)
         run("docker", "rmi", image, check=False)
+        ours = run("docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", repository,
+                   check=False).stdout.split()
+        if ours:
+            run("docker", "rmi", *ours, check=False)  # our tags only: the images stay
         for target in installed:
             shutil.rmtree(target.parent, ignore_errors=True)
 
 
+@dataclass
+class Pushed:
+    """What gslab push sent: {reference: manifest digest}, and each source image's ID and
+    labels as they were when pushed (another build may retag the source meanwhile)."""
+
+    digests: dict[str, str]
+    ids: dict[str, str]
+    labels: dict[str, dict[str, str]]
+
+
 @pytest.fixture(scope="session")
-def pushed(site: Site) -> dict[str, str]:
+def pushed(site: Site) -> Pushed:
     """Every image of GSLAB_REGISTRY_IMAGES and the cpu-light .sif, pushed by gslab push as
-    alice: {reference: digest}."""
+    alice."""
     sif = ApptainerRuntime.sif_path("cpu-light")
     os.environ["GSLAB_SIF_DIR"] = str(sif.parent)
     if not sif.is_file():
         pytest.fail(f"{sif} is missing: make sif-cpu-light (PATH=scripts/apptainer:$PATH)")
-    digests: dict[str, str] = {}
+    the = Pushed({}, {}, {})
     for variant in images():
+        source = json.loads(run("docker", "image", "inspect", f"gray-scott-lab:{variant}").stdout)
+        the.ids[variant], the.labels[variant] = source[0]["Id"], source[0]["Config"]["Labels"]
+        for tag in source[0]["RepoTags"]:  # cpu-light and its dated, versioned tag
+            if tag.startswith(f"gray-scott-lab:{variant}"):
+                run("docker", "tag", the.ids[variant], f"{site.repository}:{tag.split(':')[1]}")
         started = time.monotonic()
         result = site.gslab("push", variant, "--registry", site.where, "--username", "alice",
                             "--password-file", str(site.passwords["alice"]), "--ca-file",
-                            str(site.ca), "--runtime", "docker",
+                            str(site.ca), "--runtime", "docker", "--registry-image", site.image,
                             *(["--sif"] if variant == "cpu-light" else ["--no-sif"]))
         site.bench[f"push_{variant}_s"] = round(time.monotonic() - started, 1)
         for line in result.stdout.splitlines():
             words = line.split()
             if len(words) == 3 and words[0] in ("docker:", "oras:"):
-                digests[words[1]] = words[2]
+                the.digests[words[1]] = words[2]
     site.bench["registry_volume_bytes"] = _volume_bytes(site)
-    return digests
+    return the
 
 
 def _volume_bytes(site: Site) -> int:
@@ -174,10 +204,11 @@ class Box:
 
 
 @pytest.fixture(scope="session")
-def box(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
+def box(site: Site) -> Iterator[Box]:
     if run("docker", "image", "inspect", APPTAINER_IMAGE, check=False).returncode != 0:
         run("docker", "build", "-q", "-t", APPTAINER_IMAGE, REPO / "scripts" / "apptainer")
-    workdir = tmp_path_factory.mktemp("apptainer")
+    # not under pytest's own folder: that is root's alone (0700), and the user pulls as student
+    workdir = Path(tempfile.mkdtemp(prefix="gslab-regtest-", dir="/tmp"))
     workdir.chmod(0o777)
     name = f"gslab-regtest-apptainer-{os.getpid()}"
     loops = [f"--device=/dev/loop{i}" for i in range(8) if Path(f"/dev/loop{i}").exists()]
@@ -195,6 +226,7 @@ def box(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
         yield Box(name, workdir)
     finally:
         run("docker", "rm", "-f", name, check=False)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _write_bench(path: Path, bench: dict[str, object], image: str) -> None:

@@ -8,22 +8,18 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from grayscott import variants
 from grayscott.launcher.apptainer import ApptainerRuntime
 from grayscott.launcher.render.site_registry import sif_ref
-from tests.registry.conftest import Box, Site, images
+from tests.registry.conftest import Box, Pushed, Site, images
 from tests.utils import run
 
 SMOKE_OK = " ok "
-
-
-def _ref(site: Site, variant: str) -> str:
-    return f"{site.where}/{variants.get(variant).image}"
 
 
 def _sha256(path: Path) -> str:
@@ -34,26 +30,25 @@ def _sha256(path: Path) -> str:
     return "sha256:" + digest.hexdigest()
 
 
-def test_push_gives_every_tag_and_the_sif_a_digest(site: Site, pushed: dict[str, str]) -> None:
+def test_push_gives_every_tag_and_the_sif_a_digest(site: Site, pushed: Pushed) -> None:
     for variant in images():
-        ref = _ref(site, variant)
-        assert pushed.get(ref, "").startswith("sha256:"), pushed
+        ref = site.ref(variant)
+        assert pushed.digests.get(ref, "").startswith("sha256:"), pushed
         # the dated, versioned tag of the same image went too, with the same manifest
-        others = [r for r in pushed if r.startswith(ref + "-")]
-        assert others and all(pushed[r] == pushed[ref] for r in others), pushed
+        others = [r for r in pushed.digests if r.startswith(ref + "-")]
+        assert others and all(pushed.digests[r] == pushed.digests[ref] for r in others), pushed
     sif = ApptainerRuntime.sif_path("cpu-light")
-    assert pushed[sif_ref(site.where, "cpu-light", "gray-scott-lab")].startswith("sha256:")
+    assert pushed.digests[sif_ref(site.where, "cpu-light", site.repository)].startswith("sha256:")
     site.bench["sif_bytes"] = sif.stat().st_size
     for variant in images():
         site.bench[f"image_{variant}_bytes"] = int(site.engine(
-            "docker", "image", "inspect", "--format", "{{.Size}}",
-            variants.get(variant).image).stdout)
+            "docker", "image", "inspect", "--format", "{{.Size}}", pushed.ids[variant]).stdout)
 
 
 @pytest.mark.parametrize("variant", images())
-def test_docker_pulls_the_same_image_and_runs_it(site: Site, pushed: dict[str, str],
+def test_docker_pulls_the_same_image_and_runs_it(site: Site, pushed: Pushed,
                                                 variant: str) -> None:
-    ref, source = _ref(site, variant), variants.get(variant).image
+    ref, source = site.ref(variant), f"{site.repository}:{variant}"
     site.engine("docker", "login", "--username", "bob", "--password-stdin", site.endpoint,
                 input_text=site.password("bob"))
     try:
@@ -61,43 +56,44 @@ def test_docker_pulls_the_same_image_and_runs_it(site: Site, pushed: dict[str, s
         site.engine("docker", "pull", ref)
         site.bench[f"pull_docker_{variant}_s"] = round(time.monotonic() - started, 1)
         inspect = json.loads(site.engine("docker", "image", "inspect", ref).stdout)[0]
-        source_id = site.engine("docker", "image", "inspect", "--format", "{{.Id}}",
-                                source).stdout.strip()
-        assert inspect["Id"] == source_id
-        assert f"{ref.rsplit(':', 1)[0]}@{pushed[ref]}" in inspect["RepoDigests"]
+        assert inspect["Id"] == pushed.ids[variant]
+        assert f"{ref.rsplit(':', 1)[0]}@{pushed.digests[ref]}" in inspect["RepoDigests"]
         if variant == "cpu-light":
             smoke = site.engine("docker", "run", "--rm", "-e", "COLUMNS=200", ref)
             assert "grayscott smoke" in smoke.stdout and SMOKE_OK in smoke.stdout
-        # gslab pull names it as gslab runs it: here the same image, so nothing changes
+        # gslab pull: from the registry, named as gslab runs it (this session's repository)
         site.gslab("pull", variant, "--registry", site.where, "--runtime", "docker")
         assert site.engine("docker", "image", "inspect", "--format", "{{.Id}}",
-                           source).stdout.strip() == source_id
+                           source).stdout.strip() == pushed.ids[variant]
     finally:
         site.engine("docker", "rmi", ref, check=False)
 
 
 @pytest.mark.parametrize("variant", images())
-def test_podman_pulls_the_same_image_and_runs_it(site: Site, pushed: dict[str, str],
+def test_podman_pulls_the_same_image_and_runs_it(site: Site, pushed: Pushed,
                                                 variant: str) -> None:
+    """Into an empty store of its own: every layer comes over the network, as on a new site
+    (Docker's pull above finds the source's layers already there)."""
     if shutil.which("podman") is None:
         pytest.fail("podman is not installed: bash scripts/setup-engines.sh")
-    ref = _ref(site, variant)
-    site.engine("podman", "login", "--username", "bob", "--password-stdin", site.endpoint,
-                input_text=site.password("bob"))
+    ref = site.ref(variant)
+    store = Path(tempfile.mkdtemp(prefix="gslab-regtest-podman-", dir="/var/tmp"))
+    podman = ("--root", str(store / "root"), "--runroot", str(store / "run"))
+    site.engine("podman", *podman, "login", "--username", "bob", "--password-stdin",
+                site.endpoint, input_text=site.password("bob"))
     try:
         started = time.monotonic()
-        site.engine("podman", "pull", "-q", ref)
-        site.bench[f"pull_podman_{variant}_s"] = round(time.monotonic() - started, 1)
-        pulled = json.loads(site.engine("podman", "image", "inspect", ref).stdout)[0]
-        source_id = site.engine("docker", "image", "inspect", "--format", "{{.Id}}",
-                                variants.get(variant).image).stdout.strip()
-        assert "sha256:" + pulled["Id"] == source_id  # the same image configuration
-        assert pulled["Digest"] == pushed[ref]
+        site.engine("podman", *podman, "pull", "-q", ref)
+        site.bench[f"pull_podman_empty_store_{variant}_s"] = round(time.monotonic() - started, 1)
+        pulled = json.loads(site.engine("podman", *podman, "image", "inspect", ref).stdout)[0]
+        assert "sha256:" + pulled["Id"] == pushed.ids[variant]  # the same configuration
+        assert pulled["Digest"] == pushed.digests[ref]
         if variant == "cpu-light":
-            smoke = site.engine("podman", "run", "--rm", "-e", "COLUMNS=200", ref)
+            smoke = site.engine("podman", *podman, "run", "--rm", "-e", "COLUMNS=200", ref)
             assert "grayscott smoke" in smoke.stdout and SMOKE_OK in smoke.stdout
     finally:
-        site.engine("podman", "rmi", ref, check=False)
+        site.engine("podman", *podman, "rmi", "--all", "--force", check=False)
+        shutil.rmtree(store, ignore_errors=True)
 
 
 def _login(box: Box, site: Site, scheme: str) -> None:
@@ -105,9 +101,9 @@ def _login(box: Box, site: Site, scheme: str) -> None:
                   f"{scheme}://{site.endpoint}", input_text=site.password("bob"))
 
 
-def test_apptainer_pulls_docker_uri_and_runs_it(site: Site, pushed: dict[str, str],
+def test_apptainer_pulls_docker_uri_and_runs_it(site: Site, pushed: Pushed,
                                                box: Box) -> None:
-    ref = _ref(site, "cpu-light")
+    ref = site.ref("cpu-light")
     _login(box, site, "docker")
     out = box.workdir / "from-docker.sif"
     try:
@@ -117,9 +113,7 @@ def test_apptainer_pulls_docker_uri_and_runs_it(site: Site, pushed: dict[str, st
         # the image Apptainer built is the pushed one: its labels (versions, build date)
         labels = json.loads(box.apptainer("inspect", "--json", "--labels", str(out)).stdout)
         labels = labels["data"]["attributes"]["labels"]
-        source = json.loads(site.engine("docker", "image", "inspect", "--format",
-                                        "{{json .Config.Labels}}",
-                                        variants.get("cpu-light").image).stdout)
+        source = pushed.labels["cpu-light"]
         assert {k: labels.get(k) for k in source} == source
         smoke = box.apptainer("run", str(out))
         assert "grayscott smoke" in smoke.stdout and SMOKE_OK in smoke.stdout
@@ -127,14 +121,14 @@ def test_apptainer_pulls_docker_uri_and_runs_it(site: Site, pushed: dict[str, st
         out.unlink(missing_ok=True)
 
 
-def test_apptainer_pulls_the_sif_by_oras_unchanged(site: Site, pushed: dict[str, str],
+def test_apptainer_pulls_the_sif_by_oras_unchanged(site: Site, pushed: Pushed,
                                                    box: Box) -> None:
     _login(box, site, "oras")
     out = box.workdir / "from-oras.sif"
     try:
         started = time.monotonic()
         box.apptainer("pull", str(out), "oras://" + sif_ref(site.where, "cpu-light",
-                                                            "gray-scott-lab"))
+                                                            site.repository))
         site.bench["pull_apptainer_oras_cpu-light_s"] = round(time.monotonic() - started, 1)
         assert _sha256(out) == _sha256(ApptainerRuntime.sif_path("cpu-light"))
         smoke = box.apptainer("run", str(out))
@@ -143,17 +137,18 @@ def test_apptainer_pulls_the_sif_by_oras_unchanged(site: Site, pushed: dict[str,
         out.unlink(missing_ok=True)
 
 
-def test_a_pull_without_credentials_is_refused(site: Site, pushed: dict[str, str],
+def test_a_pull_without_credentials_is_refused(site: Site, pushed: Pushed,
                                                tmp_path: Path) -> None:
-    anonymous = {"DOCKER_CONFIG": str(tmp_path), "REGISTRY_AUTH_FILE": str(tmp_path / "a.json")}
-    ref = _ref(site, "cpu-light")
+    (tmp_path / "auth.json").write_text("{}")  # no account: neither engine has logged in
+    anonymous = {"DOCKER_CONFIG": str(tmp_path), "REGISTRY_AUTH_FILE": str(tmp_path / "auth.json")}
+    ref = site.ref("cpu-light")
     refused = run("docker", "pull", ref, env=anonymous, check=False)
     assert refused.returncode != 0 and "no basic auth credentials" in refused.stderr
     refused = run("podman", "pull", ref, env=anonymous, check=False)
     assert refused.returncode != 0 and "unauthorized" in refused.stderr.lower()
 
 
-def test_a_pull_only_account_cannot_push(site: Site, pushed: dict[str, str]) -> None:
+def test_a_pull_only_account_cannot_push(site: Site, pushed: Pushed) -> None:
     site.engine("docker", "login", "--username", "bob", "--password-stdin", site.endpoint,
                 input_text=site.password("bob"))
     refused = site.gslab("push", "cpu-light", "--registry", site.where, "--no-sif",

@@ -127,7 +127,7 @@ def push(
             ref = f"{where}/{tag}"
             digest = _push_image(engine, tag, ref, dry_run)
             if not dry_run:
-                console.print(f"{engine.name}: {ref} {digest}", markup=False)
+                console.print(f"{engine.name}: {ref} {digest}", markup=False, soft_wrap=True)
         if variant.name in sifs and username:
             _push_sif(engine, sifs[variant.name], render.sif_ref(
                 where, variant.name, variant.image.rsplit(":", 1)[0]), username, password,
@@ -153,4 +153,4 @@ def _push_sif(engine: Runtime, sif_file: Path, ref: str, username: str, password
         lines = (output.stderr or output.stdout).strip().splitlines() or ["(no output)"]
         raise GrayScottError(f"oras push {ref} failed: {lines[-1]}")
     found = DIGEST.findall(output.stdout)
-    console.print(f"oras: {ref} {found[-1] if found else '?'}", markup=False)
+    console.print(f"oras: {ref} {found[-1] if found else '?'}", markup=False, soft_wrap=True)
