@@ -246,7 +246,9 @@ def _write_bench(path: Path, bench: dict[str, object], image: str) -> None:
                      "distribution": version("docker", "run", "--rm", "--entrypoint",
                                              "docker-registry", image, "--version"),
                      "oras": version("docker", "run", "--rm", "--entrypoint", "oras",
-                                     image, "version")},
+                                     image, "version"),
+                     "apptainer": version("docker", "run", "--rm", APPTAINER_IMAGE,
+                                          "apptainer", "--version")},
         "results": bench,
     }
     path.write_text(json.dumps(record, indent=2) + "\n")
