@@ -4,12 +4,20 @@ registry, pushes and pulls are tests/registry (make test-registry)."""
 
 from __future__ import annotations
 
+import base64
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import kubernetes_validate
 import pytest
+import yaml
 
 from grayscott.launcher.render import site_registry as render
 from tests.test_gslab import gslab, one_line_error
+from tests.test_k8s import K8S_VERSION, rendered
 
 
 def test_up_dry_run_prints_a_server_without_privileges(tmp_path: Path) -> None:
@@ -88,3 +96,32 @@ def test_a_password_comes_from_a_file_or_the_environment(tmp_path: Path,
         read_password(empty, "alice")
     monkeypatch.setenv("GSLAB_REGISTRY_PASSWORD", "from-the-env")
     assert read_password(None, "alice") == "from-the-env"
+
+
+@pytest.mark.parametrize("name", ["cpu-jupyter", "cpu-light"])
+def test_k8s_render_from_the_registry_validates(name: str) -> None:
+    docs = rendered(name, "--registry", "reg.example.org:5443/lab/", "--pull-secret", "site")
+    workloads = [d for d in docs if d["kind"] in ("Pod", "Job")]
+    assert len(workloads) == 1
+    for doc in docs:
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+    spec = workloads[0]["spec"]
+    spec = spec["template"]["spec"] if workloads[0]["kind"] == "Job" else spec
+    assert spec["containers"][0]["image"] == f"reg.example.org:5443/lab/gray-scott-lab:{name}"
+    assert spec["imagePullSecrets"] == [{"name": "site"}]
+    # and the Secret it names, with the account's password from a file, not the argv
+    secret = gslab_with_stdin("k8s", "pull-secret", "--registry", "reg.example.org:5443/lab",
+                              "--username", "bob", "--name", "site", stdin="pw-long-enough\n")
+    doc = yaml.safe_load(secret)
+    kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+    config = json.loads(base64.b64decode(doc["data"][".dockerconfigjson"]))
+    assert config["auths"]["reg.example.org:5443"]["username"] == "bob"
+    assert config["auths"]["reg.example.org:5443"]["password"] == "pw-long-enough"
+
+
+def gslab_with_stdin(*args: str, stdin: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "grayscott.launcher", *args], input=stdin,
+                            capture_output=True, text=True, timeout=120, check=False,
+                            env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    return result.stdout
