@@ -10,6 +10,8 @@ import json
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -96,45 +98,37 @@ def test_podman_pulls_the_same_image_and_runs_it(site: Site, pushed: Pushed,
         shutil.rmtree(store, ignore_errors=True)
 
 
-def _login(box: Box, site: Site, scheme: str) -> None:
+@contextmanager
+def pulled_by_apptainer(box: Box, site: Site, scheme: str, ref: str) -> Iterator[Path]:
+    """``apptainer pull SCHEME://REF`` as bob (registry login first), timed; the .sif is
+    smoke-run after the caller's checks, then removed."""
     box.apptainer("registry", "login", "--username", "bob", "--password-stdin",
                   f"{scheme}://{site.endpoint}", input_text=site.password("bob"))
-
-
-def test_apptainer_pulls_docker_uri_and_runs_it(site: Site, pushed: Pushed,
-                                               box: Box) -> None:
-    ref = site.ref("cpu-light")
-    _login(box, site, "docker")
-    out = box.workdir / "from-docker.sif"
+    out = box.workdir / f"from-{scheme}.sif"
     try:
         started = time.monotonic()
-        box.apptainer("pull", str(out), f"docker://{ref}")
-        site.bench["pull_apptainer_docker_cpu-light_s"] = round(time.monotonic() - started, 1)
+        box.apptainer("pull", str(out), f"{scheme}://{ref}")
+        site.bench[f"pull_apptainer_{scheme}_cpu-light_s"] = round(time.monotonic() - started, 1)
+        yield out
+        smoke = box.apptainer("run", str(out))
+        assert "grayscott smoke" in smoke.stdout and SMOKE_OK in smoke.stdout
+    finally:
+        out.unlink(missing_ok=True)
+
+
+def test_apptainer_pulls_docker_uri_and_runs_it(site: Site, pushed: Pushed, box: Box) -> None:
+    with pulled_by_apptainer(box, site, "docker", site.ref("cpu-light")) as sif:
         # the image Apptainer built is the pushed one: its labels (versions, build date)
-        labels = json.loads(box.apptainer("inspect", "--json", "--labels", str(out)).stdout)
+        labels = json.loads(box.apptainer("inspect", "--json", "--labels", str(sif)).stdout)
         labels = labels["data"]["attributes"]["labels"]
         source = pushed.labels["cpu-light"]
         assert {k: labels.get(k) for k in source} == source
-        smoke = box.apptainer("run", str(out))
-        assert "grayscott smoke" in smoke.stdout and SMOKE_OK in smoke.stdout
-    finally:
-        out.unlink(missing_ok=True)
 
 
-def test_apptainer_pulls_the_sif_by_oras_unchanged(site: Site, pushed: Pushed,
-                                                   box: Box) -> None:
-    _login(box, site, "oras")
-    out = box.workdir / "from-oras.sif"
-    try:
-        started = time.monotonic()
-        box.apptainer("pull", str(out), "oras://" + sif_ref(site.where, "cpu-light",
-                                                            site.repository))
-        site.bench["pull_apptainer_oras_cpu-light_s"] = round(time.monotonic() - started, 1)
-        assert _sha256(out) == _sha256(ApptainerRuntime.sif_path("cpu-light"))
-        smoke = box.apptainer("run", str(out))
-        assert "grayscott smoke" in smoke.stdout and SMOKE_OK in smoke.stdout
-    finally:
-        out.unlink(missing_ok=True)
+def test_apptainer_pulls_the_sif_by_oras_unchanged(site: Site, pushed: Pushed, box: Box) -> None:
+    with pulled_by_apptainer(box, site, "oras",
+                             sif_ref(site.where, "cpu-light", site.repository)) as sif:
+        assert _sha256(sif) == _sha256(ApptainerRuntime.sif_path("cpu-light"))
 
 
 def test_a_pull_without_credentials_is_refused(site: Site, pushed: Pushed,

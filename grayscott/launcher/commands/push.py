@@ -25,7 +25,7 @@ from grayscott.errors import GrayScottError, UsageError
 from grayscott.launcher import registry
 from grayscott.launcher.app import app, console, err, show
 from grayscott.launcher.apptainer import ApptainerRuntime
-from grayscott.launcher.commands.images import STORES, _registry_ref
+from grayscott.launcher.commands.images import STORES, DryRunOption, StoreOption, _registry_ref
 from grayscott.launcher.commands.site_registry import PasswordOption, read_password
 from grayscott.launcher.render import site_registry as render
 from grayscott.launcher.runtime import Runtime
@@ -91,9 +91,8 @@ def push(
         "Push the .sif files (default: those that gslab sif has built)."))] = None,
     registry_image: Annotated[str, typer.Option(help=(
         "Image whose oras runs where this machine has none."))] = render.IMAGE,
-    runtime_name: Annotated[str, typer.Option("--runtime", "-r", help=" or ".join(STORES) + ".")
-                            ] = "auto",
-    dry_run: Annotated[bool, typer.Option(help="Print the commands, run nothing.")] = False,
+    runtime_name: StoreOption = "auto",
+    dry_run: DryRunOption = False,
 ) -> None:
     """Push images (all their tags, their labels) and their .sif files to a registry."""
     chosen = [variants.get(n) for n in names]
