@@ -78,6 +78,9 @@ def test_client_config_names_every_runtime_setting() -> None:
     (("registry", "up", "--port", "70000", "--dry-run"), "not a port number"),
     (("registry", "user", "bob", "--role", "admin", "--dry-run"), "push or pull"),
     (("push", "cpu-light", "--registry", "r:1/lab", "--sif", "--dry-run"), "needs --username"),
+    # the unit suite sees no engine: what a machine without one is told
+    (("registry", "up"), "no usable runtime among docker, podman"),
+    (("registry", "status", "--runtime", "podman"), "runtime podman is not usable"),
 ])
 def test_bad_input_is_one_line(args: tuple[str, ...], fragment: str) -> None:
     one_line_error(gslab(*args), fragment)

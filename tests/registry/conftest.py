@@ -114,7 +114,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     the = Site(name, image, repository, endpoint, tmp / "ca.crt", passwords, env)
     common = ["--name", name, "--image", image, "--runtime", "docker"]
     host, port = endpoint.rsplit(":", 1)
-    installed = render.apply_paths(endpoint)[:2]  # Docker's and Podman's, not the system's
+    installed = render.apply_paths(endpoint)
     try:
         started = time.monotonic()
         the.gslab("registry", "up", *common, "--port", port, "--host", host,
@@ -123,11 +123,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         the.bench["registry_up_s"] = round(time.monotonic() - started, 1)
         the.gslab("registry", "user", "bob", "--role", "pull", "--password-file",
                   str(passwords["bob"]), *common)
+        # Docker's and Podman's certs.d for this endpoint, and the system bundle (for the
+        # host's own tools): what a site's administrator runs on each client machine
         the.gslab("registry", "client-config", *common, "--endpoint", endpoint,
-                  "--ca-out", str(the.ca))
-        for target in installed:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(the.ca, target)
+                  "--ca-out", str(the.ca), "--apply")
         yield the
     finally:
         bench_file = os.environ.get("GSLAB_REGISTRY_BENCH")
@@ -140,8 +139,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                    check=False).stdout.split()
         if ours:
             run("docker", "rmi", *ours, check=False)  # our tags only: the images stay
-        for target in installed:
+        for target in installed[:2]:  # the folders of this endpoint (Docker, Podman)
             shutil.rmtree(target.parent, ignore_errors=True)
+        if installed[2].exists():  # the system bundle without it again
+            installed[2].unlink()
+            run("update-ca-certificates", check=False)
 
 
 @dataclass

@@ -160,3 +160,14 @@ def test_a_wrong_password_is_refused(site: Site, tmp_path: Path) -> None:
                          "--runtime", "docker", check=False)
     assert refused.returncode == 2 and "logging in to" in refused.stderr
     assert "unauthorized" in refused.stderr.lower()
+
+
+def test_a_second_registry_on_a_taken_port_is_one_line(site: Site) -> None:
+    port = site.endpoint.rsplit(":", 1)[1]
+    refused = site.gslab("registry", "up", "--name", f"{site.name}-second", "--port", port,
+                         "--image", site.image, "--runtime", "docker", check=False)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert refused.stderr.strip() == f"error: port {port} on 0.0.0.0 is in use: choose another " \
+                                     "with --port"
+    assert run("docker", "volume", "inspect", f"{site.name}-second-config",
+               check=False).returncode != 0  # refused before anything was made
