@@ -35,6 +35,7 @@ from grayscott.launcher.apptainer import ApptainerRuntime
 from grayscott.launcher.commands.site_registry import default_hosts
 from grayscott.launcher.render import site_registry as render
 from grayscott.launcher.render.site_registry import is_address
+from tests.argv_scan import argv_holding
 from tests.utils import REPO, free_port, run
 
 GSLAB = [str(Path(sys.executable).with_name("gslab"))]
@@ -141,9 +142,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             run("docker", "rmi", *ours, check=False)  # our tags only: the images stay
         for target in installed[:2]:  # the folders of this endpoint (Docker, Podman)
             shutil.rmtree(target.parent, ignore_errors=True)
-        if installed[2].exists():  # the system bundle without it again
-            installed[2].unlink()
-            run("update-ca-certificates", check=False)
+        if installed[2].exists():  # the system bundle without it again: a certificate taken
+            installed[2].unlink()  # out of /usr/local/share leaves its links without --fresh
+            run("update-ca-certificates", "--fresh", check=False)
 
 
 @dataclass
@@ -154,6 +155,8 @@ class Pushed:
     digests: dict[str, str]
     ids: dict[str, str]
     labels: dict[str, dict[str, str]]
+    #: processes whose command line held a password while gslab pushed (must stay empty)
+    argv_hits: list[str] = field(default_factory=list)
 
 
 @pytest.fixture(scope="session")
@@ -172,12 +175,21 @@ def pushed(site: Site) -> Pushed:
             if tag.startswith(f"gray-scott-lab:{variant}"):
                 run("docker", "tag", the.ids[variant], f"{site.repository}:{tag.split(':')[1]}")
         started = time.monotonic()
-        result = site.gslab("push", variant, "--registry", site.where, "--username", "alice",
-                            "--password-file", str(site.passwords["alice"]), "--ca-file",
-                            str(site.ca), "--runtime", "docker", "--registry-image", site.image,
-                            *(["--sif"] if variant == "cpu-light" else ["--no-sif"]))
+        # every process's command line scanned for the password while the push runs
+        with subprocess.Popen([*GSLAB, "push", variant, "--registry", site.where, "--username",
+                               "alice", "--password-file", str(site.passwords["alice"]),
+                               "--ca-file", str(site.ca), "--runtime", "docker",
+                               "--registry-image", site.image,
+                               *(["--sif"] if variant == "cpu-light" else ["--no-sif"])],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, **site.env}) as push:
+            while push.poll() is None:
+                the.argv_hits += argv_holding(site.password("alice"))
+                time.sleep(0.1)
+            out, errors = push.communicate()
+        assert push.returncode == 0, out + errors
         site.bench[f"push_{variant}_s"] = round(time.monotonic() - started, 1)
-        for line in result.stdout.splitlines():
+        for line in out.splitlines():
             words = line.split()
             if len(words) == 3 and words[0] in ("docker:", "oras:"):
                 the.digests[words[1]] = words[2]

@@ -39,6 +39,8 @@ def test_push_gives_every_tag_and_the_sif_a_digest(site: Site, pushed: Pushed) -
         # the dated, versioned tag of the same image went too, with the same manifest
         others = [r for r in pushed.digests if r.startswith(ref + "-")]
         assert others and all(pushed.digests[r] == pushed.digests[ref] for r in others), pushed
+    # docker login, docker push and oras were handed the password on stdin, never in an argv
+    assert pushed.argv_hits == []
     sif = ApptainerRuntime.sif_path("cpu-light")
     assert pushed.digests[sif_ref(site.where, "cpu-light", site.repository)].startswith("sha256:")
     site.bench["sif_bytes"] = sif.stat().st_size
