@@ -25,6 +25,7 @@ import typer
 from grayscott.errors import GrayScottError, UsageError
 from grayscott.launcher import registry
 from grayscott.launcher.app import app, console, err, show
+from grayscott.launcher.commands.images import STORES, DryRunOption, StoreOption
 from grayscott.launcher.render import site_registry as render
 from grayscott.launcher.render.site_registry import SiteRegistry
 
@@ -33,8 +34,6 @@ group = typer.Typer(help="The site's own registry (TLS, accounts) for Docker, Po
                     no_args_is_help=True)
 app.add_typer(group, name="registry")
 
-#: Docker or Podman, in the runtime list's order
-ENGINES = tuple(name for name, cls in registry.RUNTIMES.items() if cls.stores_images)
 #: Where the password comes from when no --password-file is given
 PASSWORD_ENV = "GSLAB_REGISTRY_PASSWORD"
 #: The image's build context, in a checkout of this project
@@ -42,11 +41,9 @@ CONTEXT = Path(__file__).resolve().parents[3] / "images" / "registry"
 
 NameOption = Annotated[str, typer.Option("--name", help="Container name; its volumes are "
                                          "NAME-config and NAME-data.")]
-RuntimeOption = Annotated[str, typer.Option("--runtime", "-r", help=" or ".join(ENGINES) + ".")]
 ImageOption = Annotated[str, typer.Option("--image", help="The registry server's image.")]
 PasswordOption = Annotated[Path | None, typer.Option(
     "--password-file", help=f"First line: the password (else ${PASSWORD_ENV}, else stdin).")]
-DryRunOption = Annotated[bool, typer.Option(help="Print the commands, run nothing.")]
 
 
 def read_password(path: Path | None, who: str) -> str:
@@ -70,7 +67,7 @@ def read_password(path: Path | None, who: str) -> str:
 
 
 def engine_program(runtime_name: str, dry_run: bool) -> str:
-    engine = registry.pick(runtime_name, must_work=not dry_run, order=ENGINES,
+    engine = registry.pick(runtime_name, must_work=not dry_run, order=STORES,
                            say=lambda m: err.print(m, markup=False, highlight=False))
     return engine.program
 
@@ -156,7 +153,7 @@ def up(
                                                "registry has none yet.")] = None,
     password_file: PasswordOption = None,
     image: ImageOption = render.IMAGE,
-    runtime_name: RuntimeOption = "auto",
+    runtime_name: StoreOption = "auto",
     dry_run: DryRunOption = False,
 ) -> None:
     """Start the registry (building its image, a certificate and a first account if needed)."""
@@ -217,7 +214,7 @@ def user(
     password_file: PasswordOption = None,
     name: NameOption = "gslab-registry",
     image: ImageOption = render.IMAGE,
-    runtime_name: RuntimeOption = "auto",
+    runtime_name: StoreOption = "auto",
     dry_run: DryRunOption = False,
 ) -> None:
     """Add an account, or change its password or role (a running registry takes it at once)."""
@@ -238,7 +235,7 @@ def down(
     name: NameOption = "gslab-registry",
     volumes: Annotated[bool, typer.Option(help="Also delete its volumes: every image, the "
                                           "certificate and the accounts.")] = False,
-    runtime_name: RuntimeOption = "auto",
+    runtime_name: StoreOption = "auto",
     dry_run: DryRunOption = False,
 ) -> None:
     """Stop and remove the registry's container (its volumes stay unless --volumes)."""
@@ -258,7 +255,7 @@ def down(
 def status(
     name: NameOption = "gslab-registry",
     image: ImageOption = render.IMAGE,
-    runtime_name: RuntimeOption = "auto",
+    runtime_name: StoreOption = "auto",
 ) -> None:
     """Whether the registry runs, where, and its accounts."""
     site = SiteRegistry(engine_program(runtime_name, False), name, image)
@@ -283,7 +280,7 @@ def client_config(
                      ] = False,
     name: NameOption = "gslab-registry",
     image: ImageOption = render.IMAGE,
-    runtime_name: RuntimeOption = "auto",
+    runtime_name: StoreOption = "auto",
 ) -> None:
     """Print each runtime's client settings (and write the CA they need)."""
     site = SiteRegistry(engine_program(runtime_name, False), name, image)
