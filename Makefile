@@ -20,7 +20,7 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 comma := ,
-.PHONY: help lab labs labs-runtimes labs-sync-bench reference test lint typecheck pytest smoke bench peers bench-full ladder lock images podman-load test-images test-launcher clean
+.PHONY: help lab labs labs-runtimes labs-sync-bench reference test lint typecheck pytest smoke bench peers bench-full ladder lock images podman-load test-images test-launcher test-registry clean
 .PHONY: test-rootless test-slurm
 .PHONY: lab-env hub hub-env hub-admin hub-down hub-lock hub-class test-deploy test-hub-faults
 .PHONY: test-hub-hostile
@@ -170,6 +170,13 @@ test-launcher: $(VENV)/.test-deps ## gslab on real engines: make test-launcher R
 test-slurm: $(VENV)/.test-deps ## hpc/*.sbatch on a real Slurm + Apptainer node, as a user
 	bash scripts/slurm/cluster.sh start
 	$(BIN)/python -m pytest tests/slurm $(PYTEST_ARGS)
+
+# The site registry (issue #27, as root, after make sif-cpu-light): gslab registry up (TLS,
+# accounts), gslab push of the images and the .sif, pulls by Docker, Podman and Apptainer
+# (docker:// and oras://); IMAGES: those pushed (cpu-light by default); BENCH=FILE records times.
+test-registry: $(VENV)/.test-deps ## The site registry: push, then pull by Docker, Podman, Apptainer (root)
+	GSLAB_REGISTRY_IMAGES=$(or $(IMAGES),cpu-light) GSLAB_REGISTRY_BENCH=$(BENCH) \
+		$(BIN)/python -m pytest tests/registry $(PYTEST_ARGS)
 
 # Rootless Podman as on a cluster login node (run as root, after make build-cpu-jupyter): an
 # ordinary account made by scripts/rootless-podman.sh with the images in its own storage,

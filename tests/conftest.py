@@ -30,9 +30,9 @@ HIDDEN_PROGRAMS = ("docker", "dockerd", "containerd", "podman", "apptainer", "si
                    "sbatch", "srun", "salloc", "squeue", "sinfo", "scancel", "sacct",
                    "slurmctld", "slurmd", "nvidia-smi")
 #: Suites that drive real engines on purpose (make test-images / test-launcher / test-deploy /
-#: test-slurm): collected only where the command line names them, so that a bare ``pytest``
-#: (``make pytest``) is the hermetic unit suite.
-ENGINE_SUITES = ("images", "launcher", "deploy", "slurm")
+#: test-slurm / test-registry): collected only where the command line names them, so that a
+#: bare ``pytest`` (``make pytest``) is the hermetic unit suite.
+ENGINE_SUITES = ("images", "launcher", "deploy", "slurm", "registry")
 TESTS = Path(__file__).resolve().parent
 #: Where an engine's client would look for its daemon: nowhere.
 NO_DAEMON = "unix:///nonexistent/gslab-unit-tests.sock"

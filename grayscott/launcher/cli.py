@@ -6,7 +6,7 @@ password), waits until it answers, and stops the container on Ctrl-C. ``--dry-ru
 the exact engine command instead of running it.
 
 This module is the entry point only: the app is ``launcher.app``, the commands are in
-``launcher.commands`` (run, images, status, k8s), the runtimes in ``launcher.registry``.
+``launcher.commands`` (run, images, status, push, registry, k8s), the runtimes in ``launcher.registry``.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ with one_line_errors():
 
     # gslab --help lists the commands in the order they are imported
     # isort: off
-    from grayscott.launcher.commands import run, status, images, k8s
+    from grayscott.launcher.commands import run, status, images, push, site_registry, k8s
     # isort: on
 
-__all__ = ["app", "images", "k8s", "main", "run", "status"]
+__all__ = ["app", "images", "k8s", "main", "push", "run", "site_registry", "status"]
 
 
 def main() -> NoReturn:

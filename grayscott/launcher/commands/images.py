@@ -26,6 +26,9 @@ from grayscott.launcher.runtime import Runtime
 
 #: The runtimes that hold images, by name, in the registry's order (docker, podman)
 STORES = tuple(name for name, cls in registry.RUNTIMES.items() if cls.stores_images)
+#: ``--runtime`` and ``--dry-run`` of the commands that move images (pull, push)
+StoreOption = Annotated[str, typer.Option("--runtime", "-r", help=" or ".join(STORES) + ".")]
+DryRunOption = Annotated[bool, typer.Option(help="Print the commands, run nothing.")]
 
 
 @app.command()
@@ -79,9 +82,8 @@ def pull(
     names: Annotated[list[str], typer.Argument(metavar="VARIANT...", help="e.g. cpu-jupyter.")],
     registry_name: Annotated[str | None, typer.Option("--registry", help=(
         "Where the school publishes the images (default: $GSLAB_REGISTRY)."))] = None,
-    runtime_name: Annotated[str, typer.Option("--runtime", "-r", help=" or ".join(STORES) + ".")
-                            ] = "auto",
-    dry_run: Annotated[bool, typer.Option(help="Print the commands, run nothing.")] = False,
+    runtime_name: StoreOption = "auto",
+    dry_run: DryRunOption = False,
 ) -> None:
     """Pull published images and tag them with the local names gslab runs."""
     chosen = [variants.get(n) for n in names]

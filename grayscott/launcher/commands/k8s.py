@@ -12,6 +12,7 @@ import typer
 from grayscott import variants
 from grayscott.errors import GrayScottError, UsageError
 from grayscott.launcher.app import app, console, run_checked, show
+from grayscott.launcher.commands.site_registry import PasswordOption, read_password
 
 k8s = typer.Typer(help="The lab on Kubernetes: a single-user Pod + Service + PVC, or a Job.",
                   no_args_is_help=True)
@@ -19,12 +20,14 @@ app.add_typer(k8s, name="k8s")
 
 
 def _manifests(variant_name: str, name: str | None, args: list[str] | None, egress: str,
-               ingress_namespaces: list[str] | None) -> str:
+               ingress_namespaces: list[str] | None, registry: str | None = None,
+               pull_secret: str = "gslab-registry") -> str:
     from grayscott.launcher.render import kubernetes
 
     return kubernetes.to_yaml(kubernetes.render(
         variants.get(variant_name), name, args=args, egress=egress,
-        ingress_namespaces=tuple(ingress_namespaces or ())))
+        ingress_namespaces=tuple(ingress_namespaces or ()), registry=registry,
+        pull_secret=pull_secret))
 
 
 EgressOption = Annotated[str, typer.Option(
@@ -33,6 +36,11 @@ EgressOption = Annotated[str, typer.Option(
 IngressOption = Annotated[list[str] | None, typer.Option(
     "--ingress-namespace", help="A namespace whose pods may also open the server's port "
                                 "(your ingress controller's); repeatable.")]
+RegistryOption = Annotated[str | None, typer.Option(
+    "--registry", help="HOST:PORT/PROJECT: the image from a site registry (gslab registry up), "
+                       "pulled with --pull-secret's credentials.")]
+PullSecretOption = Annotated[str, typer.Option(
+    help="The Secret with the registry's credentials (gslab k8s pull-secret).")]
 
 
 @k8s.command("render")
@@ -43,9 +51,27 @@ def k8s_render(
     name: Annotated[str | None, typer.Option(help="Name of the objects.")] = None,
     egress: EgressOption = "none",
     ingress_namespaces: IngressOption = None,
+    registry: RegistryOption = None,
+    pull_secret: PullSecretOption = "gslab-registry",
 ) -> None:
     """Print the manifests as YAML (kubectl apply -f - takes them)."""
-    sys.stdout.write(_manifests(variant_name, name, args, egress, ingress_namespaces))
+    sys.stdout.write(_manifests(variant_name, name, args, egress, ingress_namespaces, registry,
+                                pull_secret))
+
+
+@k8s.command("pull-secret")
+def k8s_pull_secret(
+    server: Annotated[str, typer.Option("--registry", help="HOST:PORT of the registry.")],
+    username: Annotated[str, typer.Option(help="A pull-only account is enough.")],
+    password_file: PasswordOption = None,
+    name: Annotated[str, typer.Option(help="The Secret's name.")] = "gslab-registry",
+) -> None:
+    """Print the Secret kubelet pulls with (kubectl apply -f -); the password never in argv."""
+    from grayscott.launcher.render import kubernetes
+
+    host = server.split("/")[0]
+    sys.stdout.write(kubernetes.to_yaml([kubernetes.pull_secret_manifest(
+        name, host, username, read_password(password_file, username))]))
 
 
 @k8s.command("apply")

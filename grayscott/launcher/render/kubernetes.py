@@ -15,6 +15,7 @@ evicted alone instead of the kubelet evicting its neighbours.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import secrets
@@ -122,9 +123,35 @@ def network_policy(variant: Variant, name: str, *, egress: str = "none",
 def render(variant: Variant, name: str | None = None, *, args: list[str] | None = None,
            storage: str = "5Gi", cpu: str = "4", memory: str = "8Gi",
            token: str | None = None, egress: str = "none",
-           ingress_namespaces: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+           ingress_namespaces: tuple[str, ...] = (), registry: str | None = None,
+           pull_secret: str = "gslab-registry") -> list[dict[str, Any]]:
     """The manifests that run ``variant`` on a cluster, in the order to apply them (the
-    NetworkPolicy first: the pod never runs unconfined)."""
+    NetworkPolicy first: the pod never runs unconfined). With ``registry`` (HOST:PORT/PROJECT,
+    a site registry: gslab registry up) the image comes from there, with the credentials of
+    the ``pull_secret`` Secret (``gslab k8s pull-secret`` writes it)."""
+    docs = _render(variant, name, args=args, storage=storage, cpu=cpu, memory=memory,
+                   token=token, egress=egress, ingress_namespaces=ingress_namespaces)
+    if registry:
+        for doc in (d for d in docs if d["kind"] in ("Job", "Pod")):
+            spec = doc["spec"]["template"]["spec"] if doc["kind"] == "Job" else doc["spec"]
+            spec["containers"][0]["image"] = f"{registry.rstrip('/')}/{variant.image}"
+            spec["imagePullSecrets"] = [{"name": pull_secret}]
+    return docs
+
+
+def pull_secret_manifest(name: str, server: str, username: str, password: str) -> dict[str, Any]:
+    """A ``kubernetes.io/dockerconfigjson`` Secret for one registry account: what kubelet
+    logs in with to pull the lab's image (a pull-only account is enough)."""
+    auth = base64.b64encode(f"{username}:{password}".encode()).decode()
+    config = {"auths": {server: {"username": username, "password": password, "auth": auth}}}
+    return {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
+            "metadata": {"name": name, "labels": {"app.kubernetes.io/name": APP}},
+            "data": {".dockerconfigjson": base64.b64encode(json.dumps(config).encode()).decode()}}
+
+
+def _render(variant: Variant, name: str | None, *, args: list[str] | None, storage: str,
+            cpu: str, memory: str, token: str | None, egress: str,
+            ingress_namespaces: tuple[str, ...]) -> list[dict[str, Any]]:
     name = name or f"gslab-{variant.name}"
     gpu = variant.target == "gpu"
     labels = _labels(name, variant)
