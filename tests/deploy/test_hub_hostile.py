@@ -310,4 +310,7 @@ def test_the_env_file_never_reaches_the_hub_image_build(tmp_path: Path) -> None:
     assert ".env" not in sent
     assert sent == sorted(["Dockerfile", "gslab-egress", "gslab-hub-admin", "gslab_hub",
                            "jupyterhub_config.py", "requirements.lock.txt"])
-    assert all(p.suffix == ".py" for p in (out / "gslab_hub").iterdir())
+    # the hub's package, its subpackages (progress/) included: Python sources only
+    package = [p for p in (out / "gslab_hub").rglob("*") if p.is_file()]
+    assert all(p.suffix == ".py" for p in package), package
+    assert (out / "gslab_hub" / "progress" / "__main__.py") in package
