@@ -365,7 +365,10 @@ def z2jh_config(chart_values: dict[str, Any]) -> Any:
         c.JupyterHub.load_roles.append({
             "name": "jupyterhub-idle-culler", "services": ["jupyterhub-idle-culler"],
             "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]})
-    assert not chart_values.get("hub", {}).get("services"), "hub.services is not mapped yet"
+    # hub.services: a map of name to service, as the chart appends them (the name from the
+    # key; the chart generates each one's api_token in its Secret)
+    for key, service in chart_values.get("hub", {}).get("services", {}).items():
+        c.JupyterHub.services.append({"name": key, **service, "api_token": f"token-of-{key}"})
     for key, role in chart_values.get("hub", {}).get("loadRoles", {}).items():
         c.JupyterHub.load_roles.append({"name": key, **role})
     for section, settings in chart_values.get("hub", {}).get("config", {}).items():
@@ -772,6 +775,7 @@ def started_hub(config: Any, database: Path) -> Any:
         hub = JupyterHub(config=config, db_url=f"sqlite:///{database}")
         hub.init_db()
         hub.init_hub()
+        hub.init_oauth()  # a service with a URL (the progress page) is an OAuth client
         await hub.init_role_creation()
         await hub.init_users()
         await hub.init_groups()
@@ -890,3 +894,71 @@ def test_the_hub_refuses_admin_users_beside_reserved_teachers(tmp_path: Path) ->
         z2jh_config(helm_merge(values(), secrets))
     (line,) = str(stopped.value).splitlines()
     assert line.startswith("error: Authenticator.admin_users makes the teachers"), line
+
+
+# --- the teacher's view (issue #24): the progress service in the Z2JH hub ------------------
+
+def compose_progress() -> Any:
+    """compose/hub/gslab_hub/progress/config.py, the progress service's facts (pure: the hub
+    image's package, imported from the checkout as the hub image lays it out)."""
+    import importlib
+    import sys
+
+    sys.path.insert(0, str(ROOT / "compose" / "hub"))
+    try:
+        return importlib.import_module("gslab_hub.progress.config")
+    finally:
+        sys.path.remove(str(ROOT / "compose" / "hub"))
+
+
+def test_progress_service_is_the_one_machine_hubs() -> None:
+    """One service in two hubs: the Z2JH values say what compose/hub/gslab_hub/progress says
+    (its port, its token's scopes, the users' access, the labs' token and URL)."""
+    facts, hub = compose_progress(), values()["hub"]
+    port, name = facts.PORT, facts.SERVICE
+    service = hub["services"][name]
+    assert service["url"] == f"http://hub:{port}"
+    assert service["command"] == ["python3", "-m", "gslab_hub.progress"]
+    assert hub["loadRoles"][name] == {"services": [name], "scopes": facts.SERVICE_SCOPES}
+    assert hub["loadRoles"]["user"]["scopes"] == facts.USER_SCOPES
+    assert hub["config"]["Spawner"]["server_token_scopes"] == facts.SERVER_TOKEN_SCOPES
+    assert values()["singleuser"]["extraEnv"]["GSLAB_PROGRESS_URL"] == facts.lab_url("hub")
+    assert {p["port"] for p in hub["service"]["extraPorts"]} == {port}
+    # every file of the package is mounted (a module added later cannot be forgotten)
+    mounted = {f["mountPath"] for f in hub["extraFiles"].values()}
+    root = service["environment"]["PYTHONPATH"]
+    package = ROOT / "compose/hub/gslab_hub/progress"
+    assert mounted == {f"{root}/gslab_hub/__init__.py"} | {
+        f"{root}/gslab_hub/progress/{p.name}" for p in package.glob("*.py")}
+
+
+def test_install_mounts_the_progress_package_from_the_checkout(tmp_path: Path) -> None:
+    made = install({**os.environ, "GSLAB_DRY_RUN": "1", "HTTPS": "offload"},
+                   tmp_path / "secrets.yaml")
+    assert made.returncode == 0, made.stderr
+    helm = shlex.split(next(line for line in made.stdout.splitlines() if "helm upgrade" in line))
+    files = dict(helm[i + 1].split("=", 1) for i, word in enumerate(helm) if word == "--set-file")
+    keys = {f"hub.extraFiles.{key}.stringData" for key in values()["hub"]["extraFiles"]}
+    assert set(files) == keys
+    for key, path in files.items():
+        mount = values()["hub"]["extraFiles"][key.split(".")[2]]["mountPath"]
+        assert Path(path).is_file() and mount.endswith(Path(path).name), (key, path)
+        assert Path(path).resolve().parent.name in ("gslab_hub", "progress")
+
+
+def test_the_hub_loads_the_progress_service_and_users_may_open_it(tmp_path: Path) -> None:
+    """JupyterHub's own start-up on the values (and the secrets install.sh writes): the
+    service is loaded with its role, a participant's scopes open it, a teacher's too."""
+    config = z2jh_config(helm_merge(values(), installed_secrets(tmp_path)))
+    config.JupyterHub.load_groups = {}
+    config.Authenticator.allowed_users = {"ana"}
+    config.JupyterHub.load_roles.append({"name": "participants", "users": ["ana"], "scopes": []})
+    hub = started_hub(config, tmp_path / "hub.sqlite")
+    from jupyterhub import orm, scopes
+
+    service = orm.Service.find(hub.db, "progress")
+    assert service is not None
+    assert set(scopes.get_scopes_for(service)) >= {"list:users", "read:users", "read:roles:users"}
+    assert "access:services!service=progress" in expanded_scopes(hub, "ana")
+    # the teacher: every service (the role teacher's access:services), this one included
+    assert {"access:services", "access:services!service=progress"} & expanded_scopes(hub, "admin")

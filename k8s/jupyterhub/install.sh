@@ -100,8 +100,17 @@ run() {
 }
 
 echo "chart jupyterhub $CHART_VERSION: JupyterHub $CHART_JUPYTERHUB, KubeSpawner $CHART_KUBESPAWNER"
+# The progress service's code (the teacher's view): the compose hub's package, from this
+# checkout, into the hub's pod as hub.extraFiles (values.yaml lists them; their text is never
+# copied into a values file)
+package=$here/../../compose/hub/gslab_hub
+progress=(--set-file "hub.extraFiles.gslab-hub-init.stringData=$package/__init__.py")
+for pair in init:__init__ main:__main__ app:app config:config page:page store:store; do
+    progress+=(--set-file "hub.extraFiles.progress-${pair%%:*}.stringData=$package/progress/${pair#*:}.py")
+done
+
 run helm repo add jupyterhub "$CHART_REPO" --force-update
 run helm upgrade --install "$release" jupyterhub/jupyterhub --version "$CHART_VERSION" \
     --namespace "$namespace" --create-namespace \
-    --values "$here/values.yaml" --values "$secrets" ${egress[@]+"${egress[@]}"} \
+    --values "$here/values.yaml" --values "$secrets" ${egress[@]+"${egress[@]}"} "${progress[@]}" \
     ${https[@]+"${https[@]}"}
