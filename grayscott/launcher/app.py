@@ -9,6 +9,7 @@ from __future__ import annotations
 import shlex
 import socket
 import subprocess
+from pathlib import Path
 
 import typer
 
@@ -40,6 +41,18 @@ def show(command: list[str], env: dict[str, str] | None = None) -> None:
 def run_checked(command: list[str], what: str) -> None:
     if subprocess.run(command, check=False).returncode != 0:
         raise GrayScottError(f"{what} failed: {' '.join(command[:3])} ...")
+
+
+def run_output(command: list[str], what: str, stdin: str | None = None,
+               cwd: Path | None = None) -> str:
+    """Run an engine command quietly; its standard output, or its error's last line as ours
+    (``run_checked`` is for commands whose progress the user watches)."""
+    result = subprocess.run(command, input=stdin, capture_output=True, text=True, check=False,
+                            cwd=cwd)
+    if result.returncode != 0:
+        lines = (result.stderr or result.stdout).strip().splitlines() or ["(no output)"]
+        raise GrayScottError(f"{what} failed: {lines[-1]}")
+    return result.stdout
 
 
 def port_free(port: int) -> bool:

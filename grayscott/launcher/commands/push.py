@@ -21,9 +21,9 @@ from typing import Annotated
 import typer
 
 from grayscott import variants
-from grayscott.errors import GrayScottError, UsageError
+from grayscott.errors import UsageError
 from grayscott.launcher import registry
-from grayscott.launcher.app import app, console, err, show
+from grayscott.launcher.app import app, console, err, run_output, show
 from grayscott.launcher.apptainer import ApptainerRuntime
 from grayscott.launcher.commands.images import STORES, DryRunOption, StoreOption, _registry_ref
 from grayscott.launcher.commands.site_registry import PasswordOption, read_password
@@ -45,14 +45,6 @@ def local_tags(engine: Runtime, image: str) -> list[str]:
                            and t.rsplit(":", 1)[0] == repository)]
 
 
-def _checked(command: list[str], what: str, stdin: str | None = None) -> str:
-    result = subprocess.run(command, input=stdin, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        lines = (result.stderr or result.stdout).strip().splitlines() or ["(no output)"]
-        raise GrayScottError(f"{what} failed: {lines[-1]}")
-    return result.stdout + result.stderr
-
-
 def _push_image(engine: Runtime, tag: str, ref: str, dry_run: bool) -> str:
     """Tag, push, untag (the local store keeps only its own names); the manifest digest."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -65,9 +57,9 @@ def _push_image(engine: Runtime, tag: str, ref: str, dry_run: bool) -> str:
             for command in steps:
                 show(command)
             return ""
-        _checked(steps[0], f"tagging {tag}")
+        run_output(steps[0], f"tagging {tag}")
         try:
-            output = _checked(steps[1], f"pushing {ref}")
+            output = run_output(steps[1], f"pushing {ref}")
         finally:
             subprocess.run(steps[2], capture_output=True, check=False)
         if digest_file.is_file():
@@ -118,7 +110,7 @@ def push(
         if dry_run:
             show(login)
         else:
-            _checked(login, f"logging in to {host}", password + "\n")
+            run_output(login, f"logging in to {host}", password + "\n")
     for variant in chosen:
         if not dry_run and not engine.has_image(variant):
             raise UsageError(engine.image_hint(variant))
@@ -146,10 +138,6 @@ def _push_sif(engine: Runtime, sif_file: Path, ref: str, username: str, password
         raise UsageError(f"no oras here and no {registry_image} to run it from: install oras, "
                          "or gslab registry up on this machine first")
     err.print(f"pushing {sif_file.name} ({sif_file.stat().st_size / 1e9:.2f} GB) ...")
-    output = subprocess.run(command, input=password + "\n", capture_output=True, text=True,
-                            check=False, cwd=sif_file.parent)
-    if output.returncode != 0:
-        lines = (output.stderr or output.stdout).strip().splitlines() or ["(no output)"]
-        raise GrayScottError(f"oras push {ref} failed: {lines[-1]}")
-    found = DIGEST.findall(output.stdout)
+    output = run_output(command, f"oras push {ref}", password + "\n", cwd=sif_file.parent)
+    found = DIGEST.findall(output)
     console.print(f"oras: {ref} {found[-1] if found else '?'}", markup=False, soft_wrap=True)

@@ -24,7 +24,7 @@ import typer
 
 from grayscott.errors import GrayScottError, UsageError
 from grayscott.launcher import registry
-from grayscott.launcher.app import app, console, err, show
+from grayscott.launcher.app import app, console, err, run_output, show
 from grayscott.launcher.commands.images import STORES, DryRunOption, StoreOption
 from grayscott.launcher.render import site_registry as render
 from grayscott.launcher.render.site_registry import SiteRegistry
@@ -70,15 +70,6 @@ def engine_program(runtime_name: str, dry_run: bool) -> str:
     engine = registry.pick(runtime_name, must_work=not dry_run, order=STORES,
                            say=lambda m: err.print(m, markup=False, highlight=False))
     return engine.program
-
-
-def _run(command: list[str], what: str, stdin: str | None = None) -> str:
-    """Run an engine command; its error's last line becomes ours."""
-    result = subprocess.run(command, input=stdin, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        lines = (result.stderr or result.stdout).strip().splitlines() or ["(no output)"]
-        raise GrayScottError(f"{what} failed: {lines[-1]}")
-    return result.stdout
 
 
 def default_hosts() -> list[str]:
@@ -134,7 +125,7 @@ def _wait_serving(site: SiteRegistry, timeout: float = 30.0) -> None:
 
 
 def _accounts(site: SiteRegistry) -> list[str]:
-    return _run(site.tool("accounts", config_read_only=True), "listing accounts").split("\n")
+    return run_output(site.tool("accounts", config_read_only=True), "listing accounts").split("\n")
 
 
 @group.command("up")
@@ -180,7 +171,7 @@ def up(
         console.print(f"{name} is already up: https://{site.endpoint}")
         return
     if state is not None:  # stopped: a fresh container on the same volumes
-        _run(site.remove()[0], f"removing the stopped {name}")
+        run_output(site.remove()[0], f"removing the stopped {name}")
     if port_taken(address, port):
         raise UsageError(f"port {port} on {address} is in use: choose another with --port")
     if subprocess.run([site.engine, "image", "inspect", image], capture_output=True,
@@ -189,21 +180,21 @@ def up(
             raise UsageError(f"no image {image} and no images/registry to build it from: "
                              "run gslab from a checkout of the project, or load the image")
         err.print(f"building {image} ...")
-        _run(site.build(CONTEXT), f"building {image}")
-    console.print(_run(site.init(mounted), "making the certificate").strip(), markup=False)
+        run_output(site.build(CONTEXT), f"building {image}")
+    console.print(run_output(site.init(mounted), "making the certificate").strip(), markup=False)
     if pusher:
         _set_account(site, pusher, "push", read_password(password_file, pusher))
     elif not any(line.strip() for line in _accounts(site)):
         raise UsageError("the registry has no account yet: gslab registry up --pusher NAME "
                          "(password from --password-file, $" + PASSWORD_ENV + " or stdin)")
-    _run(site.run(), f"starting {name}")
+    run_output(site.run(), f"starting {name}")
     _wait_serving(site)
     console.print(f"{name}: https://{site.endpoint} (certificate for {', '.join(site.hosts)})\n"
                   f"next: gslab registry client-config --name {name}")
 
 
 def _set_account(site: SiteRegistry, account: str, role: str, password: str) -> None:
-    console.print(_run(site.user(account, role), f"setting account {account}",
+    console.print(run_output(site.user(account, role), f"setting account {account}",
                        stdin=password + "\n").strip(), markup=False)
 
 
@@ -227,7 +218,7 @@ def user(
         return
     _set_account(site, account, role, read_password(password_file, account))
     if container_state(site) == "running":
-        _run(site.reload(), f"reloading {name}")
+        run_output(site.reload(), f"reloading {name}")
 
 
 @group.command("down")
@@ -244,7 +235,7 @@ def down(
         if dry_run:
             show(command)
         else:
-            _run(command, f"removing {name}")
+            run_output(command, f"removing {name}")
     if not dry_run:
         console.print(f"{name}: removed" + (" with its volumes" if volumes else
                                             f" (volumes {site.config_volume}, "
@@ -262,7 +253,7 @@ def status(
     state = container_state(site)
     if state is None:
         raise UsageError(f"no registry {name}: gslab registry up --name {name}")
-    ports = _run([site.engine, "port", name], "reading its ports").strip() or "-"
+    ports = run_output([site.engine, "port", name], "reading its ports").strip() or "-"
     console.print(f"{name}: {state}; published {ports}", markup=False)
     for line in filter(None, _accounts(site)):
         console.print(f"  account {line}", markup=False)
@@ -287,11 +278,11 @@ def client_config(
     if endpoint is None:
         if container_state(site) is None:
             raise UsageError(f"no registry {name} here: pass --endpoint HOST:PORT")
-        host = _run(site.tool("names", config_read_only=True), "reading the certificate"
+        host = run_output(site.tool("names", config_read_only=True), "reading the certificate"
                     ).split()[0]
-        published = _run([site.engine, "port", name], "reading its ports").split(":")[-1]
+        published = run_output([site.engine, "port", name], "reading its ports").split(":")[-1]
         endpoint = f"{host}:{published.strip()}"
-    ca_out.write_text(_run(site.ca(), "reading the CA certificate"))
+    ca_out.write_text(run_output(site.ca(), "reading the CA certificate"))
     console.print(render.client_config(endpoint, ca_out.resolve()), markup=False,
                   highlight=False, soft_wrap=True)
     if apply:
@@ -302,4 +293,4 @@ def client_config(
             shutil.copyfile(ca_out, target)
             console.print(f"# wrote {target}", markup=False)
         if shutil.which("update-ca-certificates"):
-            _run(["update-ca-certificates"], "update-ca-certificates")
+            run_output(["update-ca-certificates"], "update-ca-certificates")
