@@ -44,6 +44,9 @@ def step(u, v, du, dv, feed, kill, dt):
 checks.check_step(step, raise_on_failure=False)
 """
 HEAD = "from grayscott import model\nfrom grayscott.labs import checks\n"
+#: one check cell run: the grid key it should make (student, exercise, tries), when the cell
+#: went idle, whether it passed, what it printed
+Sent = tuple[tuple[str, str, int], float, bool, str]
 
 
 def cells_for(index: int) -> list[tuple[str, str, bool]]:
@@ -96,12 +99,12 @@ class Watch:
 
 
 def run_checks(hub_url: str, session: requests.Session, user: str, kernel_id: str, index: int,
-               timeout: float) -> list[tuple[tuple[str, str, int], float, bool, str]]:
+               timeout: float) -> list[Sent]:
     """Student ``index``'s check cells in her kernel (her browser's cookies); per cell the
     grid key it should make, when the cell went idle, whether it passed, what it printed."""
     ws = client.channels_url(hub_url, user, kernel_id)
     cookies = client.cookie_header(session, f"/user/{user}/")
-    done: list[tuple[tuple[str, str, int], float, bool, str]] = []
+    done: list[Sent] = []
     tries: dict[str, int] = {}
     for code, exercise, passed in cells_for(index):
         printed = asyncio.run(client.execute(ws, code, cookies=cookies, timeout=timeout))
@@ -114,7 +117,7 @@ def run_checks(hub_url: str, session: requests.Session, user: str, kernel_id: st
     return done
 
 
-def outcome(sent: list[tuple[tuple[str, str, int], float, bool, str]], watch: Watch,
+def outcome(sent: list[Sent], watch: Watch,
             exported: list[dict[str, Any]]) -> dict[str, Any]:
     """Latencies (cell idle -> on the teacher's grid) and verdicts lost (sent, never stored)."""
     latencies = [watch.seen[key] - ended for key, ended, _, _ in sent if key in watch.seen]
@@ -139,7 +142,7 @@ def class_checks(hub: client.Hub, students: list[Any], teacher_password: str, ti
     client.login_form(teacher, hub.url, TEACHER, teacher_password, timeout)
     # the teacher has the page open before the students check (its OAuth done, once)
     teacher.get(f"{hub.url}{PROGRESS}/api/class", timeout=timeout).raise_for_status()
-    sent: list[tuple[tuple[str, str, int], float, bool, str]] = []
+    sent: list[Sent] = []
     lock = threading.Lock()
 
     def one(s: Any) -> None:

@@ -83,13 +83,14 @@ class Store:
         return self._rows("WHERE id IN (SELECT max(id) FROM results "
                           "GROUP BY user, notebook, check_name)")
 
-    def tries(self) -> dict[tuple[str, str], int]:
-        rows = self.db.execute("SELECT user, trim(notebook || ' ' || check_name), count(*) "
-                               "FROM results GROUP BY user, notebook, check_name").fetchall()
-        return {(u, e): n for u, e, n in rows}
+    def tries(self) -> dict[tuple[str, str, str], int]:
+        """How many verdicts each (student, notebook, check) has."""
+        rows = self.db.execute("SELECT user, notebook, check_name, count(*) FROM results "
+                               "GROUP BY user, notebook, check_name").fetchall()
+        return {(u, n, c): count for u, n, c, count in rows}
 
 
-def summary(latest: list[Result], students: list[str], tries: dict[tuple[str, str], int],
+def summary(latest: list[Result], students: list[str], tries: dict[tuple[str, str, str], int],
             ) -> dict[str, Any]:
     """The grid: rows (students: the hub's, and anyone who reported), columns (exercises in the
     order first seen), each cell the latest verdict; per exercise passed / stuck / not tried
@@ -102,7 +103,7 @@ def summary(latest: list[Result], students: list[str], tries: dict[tuple[str, st
     cells: dict[str, dict[str, Any]] = {name: {} for name in names}
     for r in latest:
         cells[r.user][r.exercise] = {"passed": r.passed, "message": r.message, "at": r.at,
-                                     "tries": tries.get((r.user, r.exercise), 1)}
+                                     "tries": tries.get((r.user, r.notebook, r.check), 1)}
     stats = {}
     for exercise in exercises:
         verdicts = [cells[n][exercise] for n in names if exercise in cells[n]]
