@@ -30,6 +30,7 @@ import shlex
 import shutil
 import stat
 import subprocess
+import sys
 from collections.abc import Iterator
 from functools import cache
 from importlib import metadata
@@ -316,6 +317,10 @@ def z2jh_config(chart_values: dict[str, Any]) -> Any:
     ks = c.KubeSpawner
     ks.image = f"{su['image']['name']}:{su['image']['tag']}"
     ks.image_pull_policy = su["image"].get("pullPolicy")
+    # the chart's image_pull_secrets: the top-level imagePullSecrets, then the image's own
+    pull_secrets = chart_values.get("imagePullSecrets", []) + su["image"].get("pullSecrets", [])
+    if pull_secrets:
+        ks.image_pull_secrets = pull_secrets
     ks.uid = su["uid"]
     ks.fs_gid = su["fsGid"]
     ks.allow_privilege_escalation = su["allowPrivilegeEscalation"]
@@ -440,12 +445,13 @@ def kube_api_never_contacted(tmp_path_factory: pytest.TempPathFactory) -> Iterat
         yield
 
 
-def hub_pod(profile: str) -> tuple[dict[str, Any], Any]:
+def hub_pod(profile: str, chart_values: dict[str, Any] | None = None
+            ) -> tuple[dict[str, Any], Any]:
     """The pod KubeSpawner creates for a user choosing ``profile``, and the spawner."""
     from kubespawner import KubeSpawner
 
     async def spawn() -> tuple[dict[str, Any], Any]:
-        spawner = KubeSpawner(config=z2jh_config(values()), _mock=True)
+        spawner = KubeSpawner(config=z2jh_config(chart_values or values()), _mock=True)
         spawner.user_options = {"profile": profile}
         spawner.api_token = "token-the-hub-gives"
         await spawner.load_user_options()  # applies the profile's kubespawner_override
@@ -558,6 +564,62 @@ def test_culler_and_pre_puller() -> None:
     assert puller["pullProfileListImages"] is True
     images = {p["kubespawner_override"]["image"] for p in chart_values["singleuser"]["profileList"]}
     assert images == {variants.get(f"{t}-jupyter").image for t in variants.table()["targets"]}
+
+
+REGISTRY = "reg.example.org:5443/lab"
+
+
+def registry_values(*options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "grayscott.launcher", "k8s", "hub-values",
+                           "--registry", REGISTRY, *options], capture_output=True, text=True,
+                          timeout=120, check=False, cwd=ROOT)
+
+
+@pytest.mark.usefixtures("kube_api_never_contacted")
+@pytest.mark.parametrize("profile", PROFILES)
+def test_hub_pods_pull_from_the_site_registry(profile: str, tmp_path: Path) -> None:
+    """``gslab k8s hub-values --registry``, given after values.yaml (install.sh's
+    EXTRA_VALUES): each profile's pod runs the registry's image with the pull Secret, and
+    keeps every other setting of values.yaml."""
+    result = registry_values("--pull-secret", "site")
+    assert result.returncode == 0, result.stderr
+    chart_values = helm_merge(values(), yaml.safe_load(result.stdout))
+    pod, _ = hub_pod(profile, chart_values)
+    kubernetes_validate.validate(pod, K8S_VERSION, strict=True)
+    spec = pod["spec"]
+    assert spec["containers"][0]["image"] == f"{REGISTRY}/{variants.get(f'{profile}-jupyter').image}"
+    assert spec["imagePullSecrets"] == [{"name": "site"}]
+    plain, _ = hub_pod(profile)
+    for pod_spec in (spec, plain["spec"]):  # the rest as values.yaml alone makes it
+        container = pod_spec["containers"][0]
+        container.pop("image")  # and KubeSpawner's JUPYTER_IMAGE(_SPEC), which name it
+        container["env"] = [e for e in container["env"] if not e["name"].startswith(
+            "JUPYTER_IMAGE")]
+        pod_spec.pop("imagePullSecrets", None)
+    assert spec == plain["spec"]
+    # the pre-puller pulls the renamed profiles' images (pullProfileListImages)
+    assert {p["kubespawner_override"]["image"] for p in chart_values["singleuser"]["profileList"]
+            } == {f"{REGISTRY}/{variants.get(f'{t}-jupyter').image}"
+                  for t in variants.table()["targets"]}
+    overlay = tmp_path / "registry.yaml"
+    overlay.write_text(result.stdout)
+    env = {**os.environ, "GSLAB_DRY_RUN": "1", "HTTPS": "offload", "EXTRA_VALUES": str(overlay)}
+    helm = install(env, tmp_path / "secrets.yaml")
+    assert helm.returncode == 0 and helm.stdout.rstrip().endswith(f"--values {overlay}"), \
+        helm.stdout + helm.stderr
+
+
+def test_hub_values_refuse_what_is_not_the_hub_s_values(tmp_path: Path) -> None:
+    (tmp_path / "other.yaml").write_text("proxy: {}\n")
+    for values_file, message in ((tmp_path / "missing.yaml", "does not exist"),
+                                 (tmp_path / "other.yaml", "no singleuser.image.name")):
+        result = registry_values("--values", str(values_file))
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    env = {**os.environ, "GSLAB_DRY_RUN": "1", "HTTPS": "offload",
+           "EXTRA_VALUES": str(tmp_path / "missing.yaml")}
+    refused = install(env, tmp_path / "secrets.yaml")
+    assert refused.returncode == 2 and "EXTRA_VALUES" in refused.stderr
 
 
 def test_install_script_makes_private_passwords_the_hub_accepts(tmp_path: Path) -> None:

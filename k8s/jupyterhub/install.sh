@@ -51,6 +51,13 @@ case "${HTTPS:-}" in
     *)
         die "set HTTPS=letsencrypt|secret|offload (or HTTPS=off for plain HTTP, passwords in clear): see the top of $0" ;;
 esac
+# EXTRA_VALUES: a values file of the site's, given last: e.g. the labs' images from a site
+# registry and its pull Secret (gslab k8s hub-values --registry HOST:PORT/PROJECT > FILE).
+extra=()
+if [ -n "${EXTRA_VALUES:-}" ]; then
+    [ -f "$EXTRA_VALUES" ] || die "EXTRA_VALUES=$EXTRA_VALUES does not exist"
+    extra=(--values "$EXTRA_VALUES")
+fi
 egress=()
 case "${LAB_EGRESS:-none}" in
     none) ;;
@@ -113,4 +120,4 @@ run helm repo add jupyterhub "$CHART_REPO" --force-update
 run helm upgrade --install "$release" jupyterhub/jupyterhub --version "$CHART_VERSION" \
     --namespace "$namespace" --create-namespace \
     --values "$here/values.yaml" --values "$secrets" ${egress[@]+"${egress[@]}"} "${progress[@]}" \
-    ${https[@]+"${https[@]}"}
+    ${https[@]+"${https[@]}"} ${extra[@]+"${extra[@]}"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -57,6 +58,35 @@ def k8s_render(
     """Print the manifests as YAML (kubectl apply -f - takes them)."""
     sys.stdout.write(_manifests(variant_name, name, args, egress, ingress_namespaces, registry,
                                 pull_secret))
+
+
+@k8s.command("hub-values")
+def k8s_hub_values(
+    registry: Annotated[str, typer.Option("--registry", help=(
+        "HOST:PORT/PROJECT: the site registry the hub's labs come from (gslab push)."))],
+    pull_secret: PullSecretOption = "gslab-registry",
+    values: Annotated[Path, typer.Option(help="The hub's values file.")] = Path(
+        "k8s/jupyterhub/values.yaml"),
+) -> None:
+    """Print Zero-to-JupyterHub values naming the labs' images in a registry, with its pull
+    Secret (k8s/jupyterhub/install.sh takes them as EXTRA_VALUES=FILE)."""
+    from grayscott.launcher.render import kubernetes
+
+    try:
+        import yaml
+    except ImportError:
+        raise UsageError("gslab k8s hub-values reads YAML: pip install pyyaml") from None
+    if not values.is_file():
+        raise UsageError(f"{values} does not exist: pass --values k8s/jupyterhub/values.yaml")
+    try:
+        base = yaml.safe_load(values.read_text())
+    except yaml.YAMLError as error:
+        raise UsageError(f"{values} is not YAML: {str(error).splitlines()[0]}") from None
+    overlay = kubernetes.hub_values(base if isinstance(base, dict) else {}, registry,
+                                    pull_secret)
+    sys.stdout.write(f"# gslab k8s hub-values --registry {registry} --pull-secret "
+                     f"{pull_secret}: after {values.name}\n" + yaml.safe_dump(
+                         overlay, sort_keys=False, default_flow_style=False))
 
 
 @k8s.command("pull-secret")

@@ -139,6 +139,30 @@ def render(variant: Variant, name: str | None = None, *, args: list[str] | None 
     return docs
 
 
+def hub_values(base: dict[str, Any], registry: str, pull_secret: str) -> dict[str, Any]:
+    """A Helm values file to give after the hub's (k8s/jupyterhub/values.yaml): every lab
+    image there, the default and each profile's, from the site registry, pulled with the
+    ``pull_secret`` Secret's account (the chart hands ``singleuser.image.pullSecrets`` to the
+    user pods and the pre-puller). Helm replaces lists, so the profiles are repeated whole,
+    only their image renamed: generated from the values, never kept in step by hand."""
+    where = registry.rstrip("/")
+    singleuser = base.get("singleuser") or {}
+    image = singleuser.get("image") or {}
+    if "name" not in image:
+        raise UsageError("those values have no singleuser.image.name: give the hub's values "
+                         "(k8s/jupyterhub/values.yaml)")
+    profiles = [dict(p) for p in singleuser.get("profileList") or []]
+    for profile in profiles:
+        override = profile.get("kubespawner_override")
+        if override and "image" in override:
+            profile["kubespawner_override"] = {**override, "image": f"{where}/{override['image']}"}
+    overlay: dict[str, Any] = {"image": {"name": f"{where}/{image['name']}",
+                                         "pullSecrets": [pull_secret]}}
+    if profiles:
+        overlay["profileList"] = profiles
+    return {"singleuser": overlay}
+
+
 def pull_secret_manifest(name: str, server: str, username: str, password: str) -> dict[str, Any]:
     """A ``kubernetes.io/dockerconfigjson`` Secret for one registry account: what kubelet
     logs in with to pull the lab's image (a pull-only account is enough)."""
