@@ -184,6 +184,22 @@ swarm_down() {
     ! docker network inspect "$stack" >/dev/null 2>&1 || die "network $stack is still in use"
 }
 
+# The labs' image must be in the engine before the hub starts (the spawner never pulls, so a
+# class never waits on a registry). One that names a registry (HOST[:PORT]/...: a site
+# registry, gslab registry up) is pulled with the engine's login and CA, as `gslab registry
+# client-config` sets them; a local name must have been built or loaded.
+ensure_image() {
+    docker image inspect "$1" >/dev/null 2>&1 && return
+    local first=${1%%/*}
+    if [ "$first" != "$1" ] && { [[ $first == *[.:]* ]] || [ "$first" = localhost ]; }; then
+        echo "pulling $1 ..."
+        docker pull -q "$1" >/dev/null \
+            || die "could not pull $1: docker login ${first} and its CA (gslab registry client-config)"
+    else
+        die "image $1 is missing: make build-cpu-jupyter (or gslab load)"
+    fi
+}
+
 case "${1:-}" in
     env)
         write_env
@@ -198,8 +214,7 @@ case "${1:-}" in
         export GSLAB_HUB_TLS_NAMES
         image=$(grep -E '^GSLAB_HUB_CPU_IMAGE=' "$envfile" | cut -d= -f2 || true)
         image=${GSLAB_HUB_CPU_IMAGE:-${image:-gray-scott-lab:cpu-jupyter}}
-        docker image inspect "$image" >/dev/null 2>&1 \
-            || die "image $image is missing: make build-cpu-jupyter (or gslab load)"
+        ensure_image "$image"
         if [ "${GSLAB_HUB_GPU:-}" = yes ] || grep -q '^GSLAB_HUB_GPU=yes' "$envfile"; then
             gpu_image=$(grep -E '^GSLAB_HUB_GPU_IMAGE=' "$envfile" | cut -d= -f2 || true)
             gpu_image=${GSLAB_HUB_GPU_IMAGE:-${gpu_image:-gray-scott-lab:gpu-jupyter}}
@@ -262,9 +277,7 @@ case "${1:-}" in
         export_env_file
         [ -n "${GSLAB_HUB_TLS_NAMES:-}" ] || GSLAB_HUB_TLS_NAMES=$(tls_names)
         export GSLAB_HUB_TLS_NAMES
-        image=${GSLAB_HUB_CPU_IMAGE:-gray-scott-lab:cpu-jupyter}
-        docker image inspect "$image" >/dev/null 2>&1 \
-            || die "image $image is missing: make build-cpu-jupyter (or gslab load)"
+        ensure_image "${GSLAB_HUB_CPU_IMAGE:-gray-scott-lab:cpu-jupyter}"
         compose build hub  # the same hub image as `make hub` (HUB_IMAGE)
         # (no --detach: older CLIs lack it; they and the current ones return at once)
         docker stack deploy -c "$here/stack.yaml" "${HUB_NAME:-gslab-hub}"
