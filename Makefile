@@ -171,12 +171,16 @@ test-slurm: $(VENV)/.test-deps ## hpc/*.sbatch on a real Slurm + Apptainer node,
 	bash scripts/slurm/cluster.sh start
 	$(BIN)/python -m pytest tests/slurm $(PYTEST_ARGS)
 
-# The site registry (issue #27, as root, after make sif-cpu-light): gslab registry up (TLS,
-# accounts), gslab push of the images and the .sif, pulls by Docker, Podman and Apptainer
-# (docker:// and oras://); IMAGES: those pushed (cpu-light by default); BENCH=FILE records times.
-test-registry: $(VENV)/.test-deps ## The site registry: push, then pull by Docker, Podman, Apptainer (root)
-	GSLAB_REGISTRY_IMAGES=$(or $(IMAGES),cpu-light) GSLAB_REGISTRY_BENCH=$(BENCH) \
-		$(BIN)/python -m pytest tests/registry $(PYTEST_ARGS)
+# The site registry (issue #27, as root, after make sif-cpu-light sif-cpu-jupyter): gslab
+# registry up (TLS, accounts), gslab push of the images and their .sif, pulls by Docker, Podman
+# and Apptainer (docker:// and oras://), gslab sif --from registry, the hub's labs from it, a
+# bundle mirrored into it; REGISTRY_IMAGES: those pushed; SIF_FROM: the images gslab sif
+# converts from the registry (docker://, slow); BENCH=FILE records the times.
+REGISTRY_IMAGES ?= cpu-light,cpu-jupyter
+SIF_FROM ?= cpu-light
+test-registry: $(VENV)/.test-deps $(VENV)/.deploy-deps ## The site registry: push, then pull by Docker, Podman, Apptainer, the hub (root)
+	GSLAB_REGISTRY_IMAGES=$(REGISTRY_IMAGES) GSLAB_REGISTRY_SIF_FROM=$(SIF_FROM) \
+		GSLAB_REGISTRY_BENCH=$(BENCH) $(BIN)/python -m pytest tests/registry $(PYTEST_ARGS)
 
 # Rootless Podman as on a cluster login node (run as root, after make build-cpu-jupyter): an
 # ordinary account made by scripts/rootless-podman.sh with the images in its own storage,

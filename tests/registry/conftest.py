@@ -8,8 +8,11 @@ the end with the registry, its volumes and every pulled copy. Apptainer runs in 
 of its own from the helper image (scripts/apptainer), on the host's network, with the CA in
 its system bundle, as an ordinary user.
 
-``GSLAB_REGISTRY_IMAGES`` (default cpu-light) names the images pushed; the .sif pushed is
-build/sif's cpu-light (``make sif-cpu-light``, under the Apptainer shim as .ci/run does).
+``GSLAB_REGISTRY_IMAGES`` (default cpu-light,cpu-jupyter) names the images pushed, each with
+its .sif from ``$GSLAB_SIF_DIR`` (default build/sif: ``make sif-cpu-light sif-cpu-jupyter``,
+under the Apptainer shim as .ci/run does). ``GSLAB_REGISTRY_SIF_FROM`` (default cpu-light)
+names the images that ``gslab sif --from registry`` converts through Apptainer's docker://
+(the slow path: cpu-jupyter's is measured, not run in CI: benchmarks/registry-*.json).
 ``GSLAB_REGISTRY_BENCH=FILE`` writes the push and pull times and sizes there.
 """
 
@@ -43,9 +46,20 @@ APPTAINER_IMAGE = "gslab-apptainer"
 PROJECT = "lab"
 
 
+def _listed(setting: str, default: str) -> list[str]:
+    return [n.strip() for n in os.environ.get(setting, default).split(",") if n.strip()]
+
+
 def images() -> list[str]:
-    return [n.strip() for n in os.environ.get("GSLAB_REGISTRY_IMAGES", "cpu-light").split(",")
-            if n.strip()]
+    return _listed("GSLAB_REGISTRY_IMAGES", "cpu-light,cpu-jupyter")
+
+
+def sifs_from_registry() -> list[str]:
+    return _listed("GSLAB_REGISTRY_SIF_FROM", "cpu-light")
+
+
+#: Where the .sif files pushed are (read only: the tests write theirs elsewhere)
+SIF_DIR = Path(os.environ.get("GSLAB_SIF_DIR") or REPO / "build" / "sif")
 
 
 @dataclass
@@ -68,9 +82,10 @@ class Site:
     def where(self) -> str:
         return f"{self.endpoint}/{PROJECT}"
 
-    def gslab(self, *args: str, check: bool = True,
-              input_text: str | None = None) -> subprocess.CompletedProcess[str]:
-        return run(*GSLAB, *args, env=self.env, check=check, input_text=input_text)
+    def gslab(self, *args: str, check: bool = True, input_text: str | None = None,
+              env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return run(*GSLAB, *args, env={**self.env, **(env_extra or {})}, check=check,
+                   input_text=input_text)
 
     def engine(self, program: str, *args: str, check: bool = True,
                input_text: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -111,7 +126,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     table.write_text((REPO / "grayscott" / "data" / "variants.toml").read_text().replace(
         'repository = "gray-scott-lab"', f'repository = "{repository}"'))
     env = {"DOCKER_CONFIG": str(tmp / "docker"), "REGISTRY_AUTH_FILE": str(tmp / "auth.json"),
-           "GSLAB_SIF_DIR": str(REPO / "build" / "sif"), "GRAYSCOTT_VARIANTS": str(table)}
+           "GSLAB_SIF_DIR": str(SIF_DIR), "GRAYSCOTT_VARIANTS": str(table)}
     the = Site(name, image, repository, endpoint, tmp / "ca.crt", passwords, env)
     common = ["--name", name, "--image", image, "--runtime", "docker"]
     host, port = endpoint.rsplit(":", 1)
@@ -161,12 +176,11 @@ class Pushed:
 
 @pytest.fixture(scope="session")
 def pushed(site: Site) -> Pushed:
-    """Every image of GSLAB_REGISTRY_IMAGES and the cpu-light .sif, pushed by gslab push as
-    alice."""
-    sif = ApptainerRuntime.sif_path("cpu-light")
-    os.environ["GSLAB_SIF_DIR"] = str(sif.parent)
-    if not sif.is_file():
-        pytest.fail(f"{sif} is missing: make sif-cpu-light (PATH=scripts/apptainer:$PATH)")
+    """Every image of GSLAB_REGISTRY_IMAGES and its .sif, pushed by gslab push as alice."""
+    os.environ["GSLAB_SIF_DIR"] = str(SIF_DIR)
+    for variant in images():
+        if not (sif := ApptainerRuntime.sif_path(variant)).is_file():
+            pytest.fail(f"{sif} is missing: make sif-{variant} (PATH=scripts/apptainer:$PATH)")
     the = Pushed({}, {}, {})
     for variant in images():
         source = json.loads(run("docker", "image", "inspect", f"gray-scott-lab:{variant}").stdout)
@@ -179,8 +193,7 @@ def pushed(site: Site) -> Pushed:
         with subprocess.Popen([*GSLAB, "push", variant, "--registry", site.where, "--username",
                                "alice", "--password-file", str(site.passwords["alice"]),
                                "--ca-file", str(site.ca), "--runtime", "docker",
-                               "--registry-image", site.image,
-                               *(["--sif"] if variant == "cpu-light" else ["--no-sif"])],
+                               "--registry-image", site.image, "--sif"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               env={**os.environ, **site.env}) as push:
             while push.poll() is None:

@@ -1,27 +1,38 @@
 """Push to the site registry and pull from it by Docker, Podman and Apptainer (docker:// and
 oras://), as their users would: the same image (digests equal to the source's), a smoke
-run from each copy, and the refusals (no credentials, a pull-only account pushing) in words
-a user can act on. Every pulled copy is removed again (the source images stay)."""
+run from each copy, ``gslab sif --from registry`` making the .sif a cluster runs, and the
+refusals (no credentials, a pull-only account pushing) in words a user can act on. Every
+pulled copy is removed again (the source images stay)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from grayscott.launcher.apptainer import ApptainerRuntime
 from grayscott.launcher.render.site_registry import sif_ref
-from tests.registry.conftest import Box, Pushed, Site, images
-from tests.utils import run
+from tests.registry.conftest import GSLAB, Box, Pushed, Site, images, sifs_from_registry
+from tests.utils import REPO, run
 
 SMOKE_OK = " ok "
+
+
+def smoke_run(variant: str) -> list[str]:
+    """``ENGINE run`` arguments before and after the image's reference for ``grayscott
+    smoke``: cpu-light's default command; the server images name it (their entrypoint starts
+    the server)."""
+    return [] if variant == "cpu-light" else ["--entrypoint", "grayscott"]
+
+
+def assert_smoke_ok(output: str) -> None:
+    assert "grayscott smoke" in output and SMOKE_OK in output, output
 
 
 def _sha256(path: Path) -> str:
@@ -41,10 +52,10 @@ def test_push_gives_every_tag_and_the_sif_a_digest(site: Site, pushed: Pushed) -
         assert others and all(pushed.digests[r] == pushed.digests[ref] for r in others), pushed
     # docker login, docker push and oras were handed the password on stdin, never in an argv
     assert pushed.argv_hits == []
-    sif = ApptainerRuntime.sif_path("cpu-light")
-    assert pushed.digests[sif_ref(site.where, "cpu-light", site.repository)].startswith("sha256:")
-    site.bench["sif_bytes"] = sif.stat().st_size
     for variant in images():
+        ref = sif_ref(site.where, variant, site.repository)
+        assert pushed.digests[ref].startswith("sha256:")
+        site.bench[f"sif_{variant}_bytes"] = ApptainerRuntime.sif_path(variant).stat().st_size
         site.bench[f"image_{variant}_bytes"] = int(site.engine(
             "docker", "image", "inspect", "--format", "{{.Size}}", pushed.ids[variant]).stdout)
 
@@ -62,9 +73,9 @@ def test_docker_pulls_the_same_image_and_runs_it(site: Site, pushed: Pushed,
         inspect = json.loads(site.engine("docker", "image", "inspect", ref).stdout)[0]
         assert inspect["Id"] == pushed.ids[variant]
         assert f"{ref.rsplit(':', 1)[0]}@{pushed.digests[ref]}" in inspect["RepoDigests"]
-        if variant == "cpu-light":
-            smoke = site.engine("docker", "run", "--rm", "-e", "COLUMNS=200", ref)
-            assert "grayscott smoke" in smoke.stdout and SMOKE_OK in smoke.stdout
+        smoke = site.engine("docker", "run", "--rm", "-e", "COLUMNS=200", *smoke_run(variant),
+                            ref, *(["smoke"] if smoke_run(variant) else []))
+        assert_smoke_ok(smoke.stdout)
         # gslab pull: from the registry, named as gslab runs it (this session's repository)
         site.gslab("pull", variant, "--registry", site.where, "--runtime", "docker")
         assert site.engine("docker", "image", "inspect", "--format", "{{.Id}}",
@@ -92,45 +103,64 @@ def test_podman_pulls_the_same_image_and_runs_it(site: Site, pushed: Pushed,
         pulled = json.loads(site.engine("podman", *podman, "image", "inspect", ref).stdout)[0]
         assert "sha256:" + pulled["Id"] == pushed.ids[variant]  # the same configuration
         assert pulled["Digest"] == pushed.digests[ref]
-        if variant == "cpu-light":
-            smoke = site.engine("podman", *podman, "run", "--rm", "-e", "COLUMNS=200", ref)
-            assert "grayscott smoke" in smoke.stdout and SMOKE_OK in smoke.stdout
+        smoke = site.engine("podman", *podman, "run", "--rm", "-e", "COLUMNS=200",
+                            *smoke_run(variant), ref,
+                            *(["smoke"] if smoke_run(variant) else []))
+        assert_smoke_ok(smoke.stdout)
     finally:
         site.engine("podman", *podman, "rmi", "--all", "--force", check=False)
         shutil.rmtree(store, ignore_errors=True)
 
 
-@contextmanager
-def pulled_by_apptainer(box: Box, site: Site, scheme: str, ref: str) -> Iterator[Path]:
-    """``apptainer pull SCHEME://REF`` as bob (registry login first), timed; the .sif is
-    smoke-run after the caller's checks, then removed."""
+def _apptainer_login(box: Box, site: Site, scheme: str) -> None:
     box.apptainer("registry", "login", "--username", "bob", "--password-stdin",
                   f"{scheme}://{site.endpoint}", input_text=site.password("bob"))
-    out = box.workdir / f"from-{scheme}.sif"
+
+
+@pytest.mark.parametrize("variant", sifs_from_registry())
+def test_gslab_sif_from_registry_makes_what_the_cluster_runs(site: Site, pushed: Pushed,
+                                                             box: Box, variant: str) -> None:
+    """``gslab sif --from registry``: Apptainer's docker:// client (``apptainer build
+    docker://``, what ``apptainer pull docker://`` runs) as an ordinary user logged in as bob,
+    through the shim into the box; then ``gslab smoke`` runs the .sif as a cluster would."""
+    _apptainer_login(box, site, "docker")
+    built = box.workdir / "from-registry"
+    built.mkdir(mode=0o777)  # the user's folder: Apptainer writes there as the user
+    built.chmod(0o777)
+    env = {"PATH": f"{REPO / 'scripts' / 'apptainer'}:{os.environ['PATH']}", "COLUMNS": "300",
+           "GSLAB_APPTAINER_NAME": box.name, "GSLAB_SIF_DIR": str(built)}
     try:
         started = time.monotonic()
-        box.apptainer("pull", str(out), f"{scheme}://{ref}")
-        site.bench[f"pull_apptainer_{scheme}_cpu-light_s"] = round(time.monotonic() - started, 1)
-        yield out
-        smoke = box.apptainer("run", str(out))
-        assert "grayscott smoke" in smoke.stdout and SMOKE_OK in smoke.stdout
-    finally:
-        out.unlink(missing_ok=True)
-
-
-def test_apptainer_pulls_docker_uri_and_runs_it(site: Site, pushed: Pushed, box: Box) -> None:
-    with pulled_by_apptainer(box, site, "docker", site.ref("cpu-light")) as sif:
+        made = run(*GSLAB, "sif", variant, "--from", "registry", "--registry", site.where,
+                   env={**site.env, **env}, cwd=box.workdir)
+        site.bench[f"pull_apptainer_docker_{variant}_s"] = round(time.monotonic() - started, 1)
+        sif = built / ApptainerRuntime.sif_path(variant).name
+        assert f"wrote {sif}" in made.stdout, made.stdout
         # the image Apptainer built is the pushed one: its labels (versions, build date)
         labels = json.loads(box.apptainer("inspect", "--json", "--labels", str(sif)).stdout)
         labels = labels["data"]["attributes"]["labels"]
-        source = pushed.labels["cpu-light"]
-        assert {k: labels.get(k) for k in source} == source
+        assert {k: labels.get(k) for k in pushed.labels[variant]} == pushed.labels[variant]
+        # every backend the image requires ok (else exit 1), from the .sif just made
+        smoke = run(*GSLAB, "smoke", variant, "--runtime", "apptainer", env={**site.env, **env},
+                    cwd=box.workdir)
+        assert f"{variant}" in smoke.stdout and "apptainer" in smoke.stdout, smoke.stdout
+    finally:
+        shutil.rmtree(built, ignore_errors=True)
 
 
-def test_apptainer_pulls_the_sif_by_oras_unchanged(site: Site, pushed: Pushed, box: Box) -> None:
-    with pulled_by_apptainer(box, site, "oras",
-                             sif_ref(site.where, "cpu-light", site.repository)) as sif:
-        assert _sha256(sif) == _sha256(ApptainerRuntime.sif_path("cpu-light"))
+@pytest.mark.parametrize("variant", images())
+def test_apptainer_pulls_the_sif_by_oras_unchanged(site: Site, pushed: Pushed, box: Box,
+                                                   variant: str) -> None:
+    _apptainer_login(box, site, "oras")
+    out = box.workdir / f"from-oras-{variant}.sif"
+    try:
+        started = time.monotonic()
+        box.apptainer("pull", str(out), f"oras://{sif_ref(site.where, variant, site.repository)}")
+        site.bench[f"pull_apptainer_oras_{variant}_s"] = round(time.monotonic() - started, 1)
+        assert _sha256(out) == _sha256(ApptainerRuntime.sif_path(variant))
+        assert_smoke_ok(box.apptainer("exec", str(out), "grayscott", "smoke").stdout)
+    finally:
+        out.unlink(missing_ok=True)
 
 
 def test_a_pull_without_credentials_is_refused(site: Site, pushed: Pushed,
