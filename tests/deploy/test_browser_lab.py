@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.utils import REPO, free_port, run, wait_for
 
@@ -213,5 +214,42 @@ def test_code_server_opens_from_the_launcher(lab: Lab, page: Page) -> None:
     explorer = vscode.locator(".explorer-folders-view .monaco-list-row", has_text="labs")
     explorer.first.wait_for(timeout=120_000)
     assert explorer.count() >= 1
+    # The lab in front (issue #29): no AI chat side bar in the default layout
+    assert not vscode.locator(".part.auxiliarybar").is_visible()
+    assert vscode.get_by_text("Build with Agent").count() == 0
+    run_first_cell_in_vscode(vscode, VSCODE_NOTEBOOK)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     vscode.screenshot(path=str(SCREENSHOTS / "code-server.png"))
+
+
+#: The notebook opened and run in VS Code, its first cell's output (the lab extension's
+#: notebook controller on the image's ipykernel, issue #29)
+VSCODE_NOTEBOOK, VSCODE_OUTPUT = "solutions/3_Python_Implementation.ipynb", "padded shape"
+
+
+def frame_text(page: Page) -> str:
+    """The text of every frame: VS Code renders cell outputs in a webview's nested iframe."""
+    texts = []
+    for frame in page.frames:
+        try:
+            texts.append(frame.inner_text("body", timeout=1000))
+        except PlaywrightError:  # a frame navigating away has no body: skip it
+            continue
+    return "\n".join(texts)
+
+
+def run_first_cell_in_vscode(vscode: Page, notebook: str) -> None:
+    """Open ``notebook`` with Quick Open and run its first cell with Ctrl+Enter, as a
+    student does; its output must show."""
+    vscode.locator(".monaco-workbench").click()
+    vscode.keyboard.press("Control+P")
+    vscode.keyboard.type(notebook.replace(".ipynb", ""))
+    vscode.locator(".quick-input-list .monaco-list-row", has_text=Path(notebook).name) \
+        .first.wait_for(timeout=60_000)
+    vscode.keyboard.press("Enter")
+    first = vscode.locator(".notebook-editor .code-cell-row .monaco-editor").first
+    first.wait_for(timeout=120_000)
+    first.click()
+    vscode.keyboard.press("Control+Enter")
+    wait_for(lambda: VSCODE_OUTPUT in frame_text(vscode), 180,
+             f"the first cell of {notebook} showed no output in VS Code", interval=2)

@@ -117,7 +117,7 @@ class Bridge:
 def main() -> int:
     try:
         bridge = Bridge()
-    except Exception as exc:  # noqa: BLE001 - told to the student in one line, not a traceback
+    except Exception as exc:  # told to the student in one line, not a traceback
         send({"type": "fatal", "message": f"cannot start an ipykernel: {exc}"})
         return 1
     bridge.serve()
