@@ -51,14 +51,19 @@ print(json.dumps([{"outputs": c.outputs} for c in nb.cells if c.cell_type == "co
 
 def shape(cells: list[dict[str, Any]], sources: list[str]) -> list[list[tuple[Any, ...]]]:
     """What must match between two runs of a notebook: each output's kind, stream, MIME types
-    and error name, and the whole text of the check cells (timings and plots' bytes vary)."""
+    and error name, and the whole text of the check cells (timings and plots' bytes vary).
+    Consecutive writes to one stream are one output, as Jupyter shows them: how a stream is
+    cut into messages depends on when the kernel flushed."""
     result = []
     for cell, source in zip(cells, sources, strict=True):
-        outputs = []
+        outputs: list[tuple[Any, ...]] = []
         for o in cell["outputs"]:
             text = o.get("text", "") if "checks." in source else ""
-            outputs.append((o["output_type"], o.get("name"), sorted(o.get("data", {})),
-                            o.get("ename"), text))
+            key = (o["output_type"], o.get("name"), sorted(o.get("data", {})), o.get("ename"))
+            if outputs and o["output_type"] == "stream" and outputs[-1][:4] == key:
+                outputs[-1] = (*key, outputs[-1][4] + text)
+            else:
+                outputs.append((*key, text))
         result.append(outputs)
     return result
 
