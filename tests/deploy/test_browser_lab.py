@@ -217,6 +217,8 @@ def test_code_server_opens_from_the_launcher(lab: Lab, page: Page) -> None:
     # The lab in front (issue #29): no AI chat side bar in the default layout
     assert not vscode.locator(".part.auxiliarybar").is_visible()
     assert vscode.get_by_text("Build with Agent").count() == 0
+    # the welcome on first open: the labs' README (before the notebook, which it would cover)
+    vscode.locator(".tabs-container .tab", has_text="Preview README.md").wait_for(timeout=120_000)
     run_first_cell_in_vscode(vscode, VSCODE_NOTEBOOK)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     vscode.screenshot(path=str(SCREENSHOTS / "code-server.png"))
@@ -239,7 +241,7 @@ def frame_text(page: Page) -> str:
 
 
 def run_first_cell_in_vscode(vscode: Page, notebook: str) -> None:
-    """Open ``notebook`` with Quick Open and run its first cell with Ctrl+Enter, as a
+    """Open ``notebook`` with Quick Open and run its first code cell with Shift+Enter, as a
     student does; its output must show."""
     vscode.locator(".monaco-workbench").click()
     vscode.keyboard.press("Control+P")
@@ -249,7 +251,8 @@ def run_first_cell_in_vscode(vscode: Page, notebook: str) -> None:
     vscode.keyboard.press("Enter")
     first = vscode.locator(".notebook-editor .code-cell-row .monaco-editor").first
     first.wait_for(timeout=120_000)
+    first.scroll_into_view_if_needed()
     first.click()
-    vscode.keyboard.press("Control+Enter")
+    vscode.keyboard.press("Shift+Enter")  # run the cell (Ctrl+Enter adds a line in VS Code)
     wait_for(lambda: VSCODE_OUTPUT in frame_text(vscode), 180,
              f"the first cell of {notebook} showed no output in VS Code", interval=2)

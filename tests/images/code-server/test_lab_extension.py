@@ -126,13 +126,16 @@ def test_kernel_outputs_errors_interrupt_and_restart(container: Container) -> No
 
 
 def test_the_lab_in_front(container: Container) -> None:
-    """The extension's defaults keep the window the lab's: AI chat off and its side bar
-    hidden, telemetry off, no trust prompt; the lab's commands in the palette."""
+    """Before the first window opens, code-server's user settings keep it the lab's: AI chat
+    off and its side bar hidden, telemetry off, no trust prompt; the lab's commands are in
+    the palette (the browser test sees the layout itself)."""
+    settings = json.loads(container.sh(
+        "start-code-server --version >/dev/null && cat /tmp/code-server/user/User/settings.json",
+        user=ARBITRARY, read_only=True, env={"PASSWORD": "x"}))
+    assert settings["chat.disableAIFeatures"] is True
+    assert settings["workbench.secondarySideBar.defaultVisibility"] == "hidden"
+    assert settings["telemetry.telemetryLevel"] == "off"
+    assert settings["security.workspace.trust.enabled"] is False
     manifest = json.loads(in_extension(container, "cat package.json"))
-    defaults, commands = (manifest["contributes"]["configurationDefaults"],
-                          {c["command"] for c in manifest["contributes"]["commands"]})
-    assert defaults["chat.disableAIFeatures"] is True
-    assert defaults["workbench.secondarySideBar.defaultVisibility"] == "hidden"
-    assert defaults["telemetry.telemetryLevel"] == "off"
-    assert defaults["security.workspace.trust.enabled"] is False
+    commands = {c["command"] for c in manifest["contributes"]["commands"]}
     assert {"grayscott.smoke", "grayscott.bench", "grayscott.render"} <= commands
