@@ -226,7 +226,7 @@ def test_code_server_opens_from_the_launcher(lab: Lab, page: Page) -> None:
 
 #: The notebook opened and run in VS Code, its first cell's output (the lab extension's
 #: notebook controller on the image's ipykernel, issue #29)
-VSCODE_NOTEBOOK, VSCODE_OUTPUT = "solutions/3_Python_Implementation.ipynb", "padded shape"
+VSCODE_NOTEBOOK, VSCODE_OUTPUT = "solutions/3_Python_Implementation.ipynb", f"({LAB_SIZE}), float32"
 
 
 def frame_text(page: Page) -> str:
