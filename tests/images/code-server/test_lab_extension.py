@@ -86,6 +86,9 @@ def test_a_lab_notebook_runs_through_the_controller_path_as_with_nbclient(
     kinds = {o["output_type"] for cell in ours for o in cell["outputs"]}
     mimes = {m for cell in ours for o in cell["outputs"] for m in o.get("data", {})}
     assert "stream" in kinds and "image/png" in mimes, (kinds, mimes)
+    verdicts = [o.get("text", "") for cell, source in zip(ours, sources, strict=True)
+                if "checks." in source for o in cell["outputs"]]
+    assert verdicts and all("correct" in v for v in verdicts), verdicts  # the check cells pass
 
 
 KERNEL_SESSION = """
