@@ -155,6 +155,10 @@ lock: $(VENV)/.test-deps ## Regenerate requirements/*.lock.txt (what the images 
 		-c requirements/cpu.lock.txt -o requirements/cpu-jupyter.lock.txt
 	$(LOCK) --extra cuda --extra render --extra mpi --extra jupyter-image \
 		-c requirements/gpu.lock.txt -o requirements/gpu-jupyter.lock.txt
+	$(LOCK) --extra numba --extra jax --extra render --extra mpi --extra vscode-kernel \
+		-c requirements/cpu-jupyter.lock.txt -o requirements/cpu-code-server.lock.txt
+	$(LOCK) --extra cuda --extra render --extra mpi --extra vscode-kernel \
+		-c requirements/gpu-jupyter.lock.txt -o requirements/gpu-code-server.lock.txt
 
 # make run-cpu-jupyter, make run-gpu-code-server, make run-cpu-light ARGS="run -b numba -o /work/x.h5"
 run-%: $(VENV)/.test-deps ## Start a variant with gslab: make run-cpu-jupyter, run-gpu-light ARGS="..."

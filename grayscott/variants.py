@@ -68,7 +68,7 @@ class Variant:
     build_args: dict[str, str] = field(default_factory=dict)
     #: for a server flavour: how to reach it (the table's comment on flavours says more)
     server: Server | None = None
-    #: the lock of this layer's own extra packages, if it has one (the jupyter layer)
+    #: the lock of this layer's own extra packages, if it has one (code-server, jupyter)
     layer_lock: str | None = None
     #: how the local runtime starts this flavour without an image, () if it cannot (the
     #: table's comment on ``local_command`` says more), and how to install what it runs

@@ -9,7 +9,11 @@ data=${CODE_SERVER_DATA:-/tmp/code-server}
 if [ ! -w "${HOME:-/nonexistent}" ]; then
     export HOME=/tmp/home
 fi
-mkdir -p "$HOME" "$data" "${NUMBA_CACHE_DIR:-/tmp/numba-cache}" "${MPLCONFIGDIR:-/tmp/matplotlib}"
+mkdir -p "$HOME" "$data/user/User" "${NUMBA_CACHE_DIR:-/tmp/numba-cache}" "${MPLCONFIGDIR:-/tmp/matplotlib}"
+# The lab's settings (no AI chat side bar, telemetry off, no trust prompt) before the window
+# first opens: an extension's defaults come too late for the first layout. A student's own
+# settings, once saved, are kept.
+[ -e "$data/user/User/settings.json" ] || cp /opt/code-server/settings.json "$data/user/User/"
 
 if [ -z "${PASSWORD:-}" ] && [ -z "${HASHED_PASSWORD:-}" ]; then
     PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')

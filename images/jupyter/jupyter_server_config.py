@@ -7,6 +7,7 @@ it needs no password of its own and no extra port.
 
 import json
 import os
+import shutil
 
 c = get_config()  # type: ignore[name-defined]  # noqa: F821 - provided by Jupyter
 
@@ -24,6 +25,11 @@ c.ServerApp.open_browser = False
 c.ServerApp.port_retries = 0
 
 data = os.path.join(os.environ.get("CODE_SERVER_DATA", "/tmp/code-server"), "proxied")
+# the code-server layer's settings for the lab (start-code-server does the same), in place
+# before the first window opens; a student's saved settings are kept
+os.makedirs(os.path.join(data, "user", "User"), exist_ok=True)
+if not os.path.exists(os.path.join(data, "user", "User", "settings.json")):
+    shutil.copy("/opt/code-server/settings.json", os.path.join(data, "user", "User"))
 c.ServerProxy.servers = {
     "code-server": {
         "command": [

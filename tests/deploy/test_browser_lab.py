@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.utils import REPO, free_port, run, wait_for
 
@@ -213,5 +214,63 @@ def test_code_server_opens_from_the_launcher(lab: Lab, page: Page) -> None:
     explorer = vscode.locator(".explorer-folders-view .monaco-list-row", has_text="labs")
     explorer.first.wait_for(timeout=120_000)
     assert explorer.count() >= 1
+    # The lab in front (issue #29): no AI chat side bar in the default layout
+    assert not vscode.locator(".part.auxiliarybar").is_visible()
+    assert vscode.get_by_text("Build with Agent").count() == 0
+    # the welcome on first open: the labs' README (before the notebook, which it would cover)
+    vscode.locator(".tabs-container .tab", has_text="Preview README.md").wait_for(timeout=120_000)
+    python_errors_in_vscode(vscode, lab)
+    run_first_cell_in_vscode(vscode, VSCODE_NOTEBOOK)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     vscode.screenshot(path=str(SCREENSHOTS / "code-server.png"))
+
+
+#: The notebook opened and run in VS Code, its first cell's output (the lab extension's
+#: notebook controller on the image's ipykernel, issue #29)
+VSCODE_NOTEBOOK, VSCODE_OUTPUT = "solutions/3_Python_Implementation.ipynb", f"({LAB_SIZE}), float32"
+
+
+def frame_text(page: Page) -> str:
+    """The text of every frame: VS Code renders cell outputs in a webview's nested iframe."""
+    texts = []
+    for frame in page.frames:
+        try:
+            texts.append(frame.inner_text("body", timeout=1000))
+        except PlaywrightError:  # a frame navigating away has no body: skip it
+            continue
+    return "\n".join(texts)
+
+
+def quick_open(vscode: Page, path: str) -> None:
+    """Open ``path`` (of the work folder) with Quick Open (Ctrl+P), as a student does."""
+    vscode.locator(".monaco-workbench").click()
+    vscode.keyboard.press("Control+P")
+    vscode.keyboard.type(path.rsplit(".", 1)[0])
+    vscode.locator(".quick-input-list .monaco-list-row", has_text=Path(path).name) \
+        .first.wait_for(timeout=60_000)
+    vscode.keyboard.press("Enter")
+
+
+def python_errors_in_vscode(vscode: Page, lab: Lab) -> None:
+    """The lab extension's language server (pyright) in the editor: in a file importing
+    ``grayscott.model`` and a module that does not exist, one error, the second import's."""
+    source = "import grayscott.model\nimport nosuchmodule_h29\n\ngrayscott.model.initial_state\n"
+    run("docker", "exec", lab.name, "bash", "-c", f"printf '{source}' > /work/probe_lsp.py")
+    quick_open(vscode, "probe_lsp.py")
+    problems = vscode.locator("#status\\.problems a").first
+    wait_for(lambda: problems.get_attribute("aria-label") == "Errors: 1", 120,
+             "pyright flagged no bad import (or flagged grayscott)", interval=1)
+    vscode.locator(".squiggly-error").first.wait_for(timeout=10_000)
+
+
+def run_first_cell_in_vscode(vscode: Page, notebook: str) -> None:
+    """Open ``notebook`` with Quick Open and run its first code cell with Shift+Enter, as a
+    student does; its output must show."""
+    quick_open(vscode, notebook)
+    first = vscode.locator(".notebook-editor .code-cell-row .monaco-editor").first
+    first.wait_for(timeout=120_000)
+    first.scroll_into_view_if_needed()
+    first.click()
+    vscode.keyboard.press("Shift+Enter")  # run the cell (Ctrl+Enter adds a line in VS Code)
+    wait_for(lambda: VSCODE_OUTPUT in frame_text(vscode), 180,
+             f"the first cell of {notebook} showed no output in VS Code", interval=2)

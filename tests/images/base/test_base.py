@@ -147,4 +147,5 @@ def test_labels_record_the_versions_inside(container: Container, variant: varian
     tag = labels["org.opencontainers.image.version"]
     assert tag.startswith(variant.name + "-") and f"py{inside['python'][:4]}" in tag
     # the immutable tag names the same image (Podman spells it docker.io/library/...)
-    assert any(t.endswith(f"gray-scott-lab:{tag}") for t in config["RepoTags"]), config["RepoTags"]
+    repository = variant.image.rsplit(":", 1)[0]  # the table's (GRAYSCOTT_VARIANTS may name another)
+    assert any(t.endswith(f"{repository}:{tag}") for t in config["RepoTags"]), config["RepoTags"]
