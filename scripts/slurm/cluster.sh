@@ -31,7 +31,8 @@
 # .sif as an ordinary user without setuid: SYS_ADMIN (mount namespaces, squashfuse/overlay
 # mounts), SYS_CHROOT (pivot into the image), DAC_READ_SEARCH and SETPCAP (its starter's
 # namespace setup), /dev/fuse and the loop devices, and no seccomp/AppArmor profile (they
-# refuse the user-namespace and mount calls). Never --privileged.
+# refuse the user-namespace and mount calls). Never --privileged. And a /dev/shm as a host
+# has (Docker gives 64 MB): MPICH's shared memory between the ranks of one node lives there.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 name=${GSLAB_SLURM_NAME:-gslab-slurm}
@@ -107,7 +108,7 @@ start() {
             --cap-add SYS_ADMIN --cap-add SYS_CHROOT --cap-add DAC_READ_SEARCH --cap-add SETPCAP \
             --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
             --security-opt systempaths=unconfined \
-            --device /dev/fuse --device /dev/loop-control "${loops[@]}"
+            --device /dev/fuse --device /dev/loop-control "${loops[@]}" --shm-size 1g
         docker exec -i "${cluster_env[@]}" "$(container "$host")" bash -s compute \
             <"$repo/scripts/slurm/node-start.sh"
     done

@@ -74,6 +74,8 @@ ReturnToService=2
 # a batch job lost with its node ends NODE_FAIL, and is not started again from scratch (over
 # the frames it wrote, or as a lab the hub no longer waits for)
 JobRequeue=0
+# what every task gets (compute nodes): see the task prolog below
+TaskProlog=/etc/slurm/task-prolog.sh
 NodeName=DEFAULT CPUs=$cpus RealMemory=$memory State=UNKNOWN
 # Weight: a one-node job goes to the first node while it has room (tests know where to look)
 $(for i in "${!nodes[@]}"; do echo "NodeName=${nodes[$i]} Weight=$((i + 1))"; done)
@@ -84,6 +86,15 @@ CgroupPlugin=disabled
 CONF
 
 if [ "$role" = compute ]; then
+    # The nodes are containers of one machine: one kernel, one boot id, so UCX (the image's
+    # MPI between nodes) takes them for one host and tries its shared memory between them
+    # ("Destination is unreachable", or a hang, now and then). On this test cluster UCX
+    # uses TCP only; on real hosts it needs nothing.
+    cat >/etc/slurm/task-prolog.sh <<'PROLOG'
+#!/bin/sh
+echo "export UCX_TLS=tcp,self"
+PROLOG
+    chmod 755 /etc/slurm/task-prolog.sh
     # Apptainer mounts a .sif with squashfuse as the user: /dev/fuse as on ordinary hosts
     chmod 666 /dev/fuse
     running slurmd || slurmd

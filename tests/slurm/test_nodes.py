@@ -79,6 +79,31 @@ def test_mpiexec_on_two_nodes_is_refused_with_one_line(cluster: Cluster) -> None
                                            "this job has 2: use srun")
 
 
+#: Messages of 8 MB each way between the two ranks (MPICH's rendezvous path, past its eager
+#: size: on one node its shared memory or CMA, across nodes the network)
+LARGE = """
+import socket
+import numpy as np
+from mpi4py import MPI
+comm = MPI.COMM_WORLD
+mine, theirs = np.full(2_000_000, comm.rank + 1, np.float32), np.zeros(2_000_000, np.float32)
+comm.Sendrecv(mine, dest=1 - comm.rank, recvbuf=theirs, source=1 - comm.rank)
+print(f"rank {comm.rank} on {socket.gethostname()} got {theirs.sum():.0f}", flush=True)
+"""
+
+
+@pytest.mark.parametrize("options", ["-N1 --ntasks=2 -c 1 --mem-per-cpu=1G", TWO_NODES],
+                         ids=["one-node", "two-nodes"])
+def test_large_messages_between_the_ranks_containers(cluster: Cluster, options: str) -> None:
+    job = cluster.sbatch("gray-scott-mpi.sbatch", "large.py", options=options, files={
+        "large.py": LARGE}, label="mpi-large", pin=NODES[0] if "N1" in options else None)
+    assert cluster.wait(job) == ("COMPLETED", "0:0"), job.log.read_text()
+    log = job.log.read_text()
+    got = sorted(re.findall(r"^rank (\d) on (\S+) got (\d+)$", log, re.MULTILINE))
+    hosts = [NODES[0]] * 2 if "N1" in options else list(NODES)
+    assert got == [("0", hosts[0], "4000000"), ("1", hosts[1], "2000000")], log
+
+
 @pytest.fixture
 def first_node_drained(cluster: Cluster) -> Iterator[None]:
     """The first compute node takes no new job (as an admin drains it): the next lands on the
