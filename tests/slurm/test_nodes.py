@@ -21,14 +21,13 @@ import numpy as np
 import pytest
 from tornado import httpclient, websocket
 
-from grayscott import backends, model
 from grayscott.classroom.client import execute_request
 from tests.slurm.conftest import CLUSTER, NODES, Cluster, Hub, Job, start
 from tests.slurm.test_batch import progress
 from tests.slurm.test_hub import browser, job_of, set_password, spawn, stop, wait_ready
+from tests.slurm.test_mpi import COLS, ROWS, STEPS, assert_two_ranks_agree_with_numpy
 from tests.test_labs_scale import SCALE, program
 
-ROWS, COLS, STEPS = 31, 40, 60
 #: Each rank says where it runs (from inside MPI: its rank), then runs the program named next
 #: (halo.py) as mpi4py would.
 ON_NODES = """
@@ -56,17 +55,7 @@ def test_halo_exchange_across_two_nodes_agrees_with_numpy(cluster: Cluster) -> N
     log = job.log.read_text()
     hosts = dict(re.findall(r"^rank (\d) of 2 on (\S+)$", log, re.MULTILINE))
     assert sorted(hosts.values()) == list(NODES), log
-    assert "rank 0: rows 0..15 (16)" in log and "rank 1: rows 16..30 (15)" in log, log
-    run = np.load(job.host_dir / "halo.npz")
-    assert int(run["ranks"]) == 2
-    params = model.Params(rows=ROWS, cols=COLS)
-    ref = backends.create("numpy", params)
-    ref.load(*model.initial_state(params))
-    ref.advance(STEPS)
-    ref_u, ref_v = ref.fetch_state()
-    assert np.abs(run["u"] - ref_u).max() <= model.tolerance("float32")
-    assert np.abs(run["v"] - ref_v).max() <= model.tolerance("float32")
-    assert float(np.abs(ref_v).max()) > 0.1
+    assert_two_ranks_agree_with_numpy(job)
     # the job's accounting, as its user reads it: two nodes, both of them
     accounting = cluster.run(f"sacct -n -X -P -j {job.id} -o NNodes,NodeList").stdout.strip()
     assert accounting == "2|gslab-node[1-2]", accounting
