@@ -191,7 +191,7 @@ case "${1:-}" in
         ;;
     kill)
         [ -n "${2:-}" ] && [ "${2:-}" != "$login_node" ] ||
-            { echo "usage: $0 kill ${compute_nodes[*]// /|}" >&2 && exit 2; }
+            { echo "usage: $0 kill $(IFS='|' && echo "${compute_nodes[*]}")" >&2 && exit 2; }
         box=$(container "$2") || exit 2
         docker kill "$box" >/dev/null
         ;;
