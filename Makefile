@@ -21,7 +21,7 @@ PYTEST_ARGS ?=
 .DEFAULT_GOAL := help
 comma := ,
 .PHONY: help lab labs labs-runtimes labs-sync-bench reference test lint typecheck pytest smoke bench peers bench-full ladder lock images podman-load test-images test-launcher test-registry clean
-.PHONY: test-rootless test-slurm
+.PHONY: test-rootless test-slurm slurm-bench-nodes
 .PHONY: lab-env hub hub-env hub-admin hub-down hub-lock hub-class test-deploy test-hub-faults
 .PHONY: test-hub-hostile
 .PHONY: hub-swarm hub-swarm-down test-hub-swarm hub-sync
@@ -168,12 +168,15 @@ run-%: $(VENV)/.test-deps ## Start a variant with gslab: make run-cpu-jupyter, r
 test-launcher: $(VENV)/.test-deps ## gslab on real engines: make test-launcher RUNTIMES=docker,podman
 	GSLAB_TEST_RUNTIMES=$(RUNTIMES) $(BIN)/python -m pytest tests/launcher $(PYTEST_ARGS)
 
-# A real one-node Slurm cluster (slurmctld, slurmd, slurmdbd) with Apptainer on its node, in a
-# container (scripts/slurm/cluster.sh); jobs submitted as its ordinary user run the .sif files
-# (run as root, after make sif-cpu-light sif-cpu-jupyter).
-test-slurm: $(VENV)/.test-deps ## hpc/*.sbatch on a real Slurm + Apptainer node, as a user
+# A real Slurm cluster (a login node: slurmctld, slurmdbd, the hub; two compute nodes: slurmd,
+# Apptainer) in containers (scripts/slurm/cluster.sh); jobs submitted as its ordinary user run
+# the .sif files (run as root, after make sif-cpu-light sif-cpu-jupyter).
+test-slurm: $(VENV)/.test-deps ## hpc/*.sbatch on a real Slurm cluster of 2 Apptainer nodes, as a user
 	bash scripts/slurm/cluster.sh start
 	$(BIN)/python -m pytest tests/slurm $(PYTEST_ARGS)
+
+slurm-bench-nodes: $(VENV)/.test-deps ## The halo exchange on 2 nodes vs 1 (cluster.sh started): benchmarks/slurm-two-nodes-DATE.json
+	$(BIN)/python scripts/slurm/bench_nodes.py --sif-dir $(or $(GSLAB_SIF_DIR),build/sif)
 
 # The site registry (issue #27, as root, after make sif-cpu-light sif-cpu-jupyter): gslab
 # registry up (TLS, accounts), gslab push of the images and their .sif, pulls by Docker, Podman

@@ -1,27 +1,75 @@
 #!/usr/bin/env bash
-# A real one-node Slurm cluster with Apptainer on its node, in one container (see Dockerfile
-# here), for tests and for trying hpc/ without a cluster:
-#   cluster.sh start        build the node image if needed, start the node and its daemons
-#   cluster.sh stop         remove the node (the student's files stay in $GSLAB_SLURM_DIR)
-#   cluster.sh exec CMD...  run CMD on the node as the ordinary user `student`, in their home
-#   cluster.sh root CMD...  run CMD on the node as root (sacct for every user, logs)
-#   cluster.sh hub          start the cluster hub of hpc/hub on the node (https on port 8000
-#                           of the node's address), with an admin service token in
+# A real Slurm cluster across three containers on their own Docker network (see Dockerfile
+# here), for tests and for trying hpc/ without a cluster: the login node `gslab-login`
+# (slurmctld, slurmdbd on MariaDB, munge, and the hub of hpc/hub) and two compute nodes
+# `gslab-node1`, `gslab-node2` (slurmd, Apptainer), sharing /home and the .sif directory as a
+# cluster shares its filesystem:
+#   cluster.sh start        build the image if needed, start the nodes and their daemons
+#   cluster.sh stop         remove the nodes and their network (the student's files stay in
+#                           $GSLAB_SLURM_DIR)
+#   cluster.sh exec [--on NODE] CMD...
+#                           run CMD as the ordinary user `student`, in their home, on the
+#                           login node (or on NODE: gslab-node1, gslab-node2)
+#   cluster.sh root [--on NODE] CMD...
+#                           run CMD as root on the login node (sacct for every user, logs)
+#                           or on NODE
+#   cluster.sh kill NODE    kill a compute node's container (a node lost: tests/slurm)
+#   cluster.sh hub          start the cluster hub of hpc/hub on the login node (https on port
+#                           8000 of its address), with an admin service token in
 #                           $GSLAB_SLURM_DIR/hub-token (readable by root only) and a
 #                           throwaway CA and certificate made on the node (its CA:
 #                           /etc/gslab-hub/tls/ca.pem there); GSLAB_HUB_SSL_CERT/_KEY, _URL,
 #                           _ALLOW_HTTP (paths on the node), GSLAB_HUB_TEACHERS are passed to
 #                           the hub when set
-# The student's home on the node (/home/student) is $GSLAB_SLURM_DIR/home/student on this
-# host (default /tmp/gslab-slurm), so that tests can read the files jobs wrote. This
-# repository is mounted read-only at the same path, and so is GSLAB_SIF_DIR (default
-# build/sif here: make sif-cpu-light sif-cpu-jupyter).
+# /home on every node is $GSLAB_SLURM_DIR/home on this host (default /tmp/gslab-slurm), so
+# that tests can read the files jobs wrote; the cluster's munge key is made there too
+# ($GSLAB_SLURM_DIR/etc, root only). This repository is mounted read-only at the same path,
+# and so is GSLAB_SIF_DIR (default build/sif here: make sif-cpu-light sif-cpu-jupyter).
+#
+# Capabilities: the login node runs with Docker's defaults (its daemons drop to their users
+# with setuid/setgid, which those include). A compute node gets what Apptainer needs to run a
+# .sif as an ordinary user without setuid: SYS_ADMIN (mount namespaces, squashfuse/overlay
+# mounts), SYS_CHROOT (pivot into the image), DAC_READ_SEARCH and SETPCAP (its starter's
+# namespace setup), /dev/fuse and the loop devices, and no seccomp/AppArmor profile (they
+# refuse the user-namespace and mount calls). Never --privileged. And a /dev/shm as a host
+# has (Docker gives 64 MB): MPICH's shared memory between the ranks of one node lives there.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 name=${GSLAB_SLURM_NAME:-gslab-slurm}
 image=gslab-slurm-node
 state=${GSLAB_SLURM_DIR:-/tmp/gslab-slurm}
 sif_dir=${GSLAB_SIF_DIR:-$repo/build/sif}
+network=$name-net
+#: the compute nodes' host names (the containers are $name-<host name>)
+compute_nodes=(gslab-node1 gslab-node2)
+login_node=gslab-login
+
+# container NODE: the container of a node's host name (the login node's is $name)
+container() {
+    case $1 in
+        "$login_node") echo "$name" ;;
+        gslab-node[0-9]) echo "$name-$1" ;;
+        *)
+            echo "error: no node '$1' (nodes: $login_node ${compute_nodes[*]})" >&2
+            return 2
+            ;;
+    esac
+}
+
+running() {
+    [ "$(docker inspect -f '{{.State.Running}}' "$1" 2>/dev/null)" = true ]
+}
+
+# run_node HOST ARGS...: (re)start the container of node HOST on the network, with ARGS
+run_node() {
+    local host=$1 box
+    box=$(container "$host")
+    shift
+    running "$box" && return 0
+    docker rm -f "$box" >/dev/null 2>&1 || true
+    docker run -d --name "$box" --hostname "$host" --network "$network" \
+        --network-alias "$host" "${mounts[@]}" "$@" "$image" >/dev/null
+}
 
 start() {
     if ! docker image inspect "$image" >/dev/null 2>&1; then
@@ -30,30 +78,41 @@ start() {
         docker build -q -t "$image" --build-context "hub=$repo/hpc/hub" "${secret[@]}" \
             "$repo/scripts/slurm" >/dev/null
     fi
-    if [ "$(docker inspect -f '{{.State.Running}}' "$name" 2>/dev/null)" != true ]; then
-        docker rm -f "$name" >/dev/null 2>&1 || true
-        mkdir -p "$state/home/student"
-        chown 12345:100 "$state/home/student"
-        local mounts=(-v "$state/home:/home" -v "$repo:$repo:ro")
-        if [ -d "$sif_dir" ]; then
-            sif_dir=$(cd "$sif_dir" && pwd -P)
-            case $sif_dir/ in
-                "$repo"/*) ;;
-                *) mounts+=(-v "$sif_dir:$sif_dir:ro") ;;
-            esac
-        fi
-        local loops=()
-        for i in 0 1 2 3 4 5 6 7; do
-            [ -e "/dev/loop$i" ] && loops+=(--device "/dev/loop$i")
-        done
-        docker run -d --name "$name" --hostname gslab-node \
+    docker network inspect "$network" >/dev/null 2>&1 ||
+        docker network create "$network" >/dev/null
+    mkdir -p "$state/home/student" "$state/etc"
+    chown 12345:100 "$state/home/student"
+    chmod 700 "$state/etc"
+    # munge: one key for the cluster (every host of a real cluster shares it)
+    if [ ! -s "$state/etc/munge.key" ]; then
+        (umask 077 && dd if=/dev/urandom bs=1 count=1024 of="$state/etc/munge.key" status=none)
+    fi
+    mounts=(-v "$state/home:/home" -v "$state/etc:/etc/gslab-cluster:ro" -v "$repo:$repo:ro")
+    if [ -d "$sif_dir" ]; then
+        sif_dir=$(cd "$sif_dir" && pwd -P)
+        case $sif_dir/ in
+            "$repo"/*) ;;
+            *) mounts+=(-v "$sif_dir:$sif_dir:ro") ;;
+        esac
+    fi
+    local loops=() cluster_env=(-e "GSLAB_LOGIN_NODE=$login_node"
+        -e "GSLAB_COMPUTE_NODES=${compute_nodes[*]}")
+    for i in 0 1 2 3 4 5 6 7; do
+        [ -e "/dev/loop$i" ] && loops+=(--device "/dev/loop$i")
+    done
+    run_node "$login_node"
+    docker exec -i "${cluster_env[@]}" "$name" bash -s login <"$repo/scripts/slurm/node-start.sh"
+    local host
+    for host in "${compute_nodes[@]}"; do
+        run_node "$host" \
             --cap-add SYS_ADMIN --cap-add SYS_CHROOT --cap-add DAC_READ_SEARCH --cap-add SETPCAP \
             --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
             --security-opt systempaths=unconfined \
-            --device /dev/fuse --device /dev/loop-control "${loops[@]}" \
-            "${mounts[@]}" "$image" >/dev/null
-    fi
-    docker exec -i "$name" bash <"$repo/scripts/slurm/node-start.sh"
+            --device /dev/fuse --device /dev/loop-control "${loops[@]}" --shm-size 1g
+        docker exec -i "${cluster_env[@]}" "$(container "$host")" bash -s compute \
+            <"$repo/scripts/slurm/node-start.sh"
+    done
+    docker exec -i "${cluster_env[@]}" "$name" bash -s wait <"$repo/scripts/slurm/node-start.sh"
 }
 
 # A throwaway CA and a certificate it signs for the node's names and addresses, made on the
@@ -111,21 +170,46 @@ hub() {
     return 1
 }
 
+# target ARGS...: the container that `exec`/`root` run in (--on NODE, else the login node);
+# sets `box` and `shifted` (how many words --on took)
+target() {
+    box=$name shifted=0
+    if [ "${1:-}" = --on ]; then
+        box=$(container "${2:-}") || exit 2
+        shifted=2
+    fi
+}
+
 case "${1:-}" in
     start) start ;;
     hub) hub ;;
-    stop) docker rm -f "$name" >/dev/null 2>&1 || true ;;
+    stop)
+        for host in "$login_node" "${compute_nodes[@]}"; do
+            docker rm -f "$(container "$host")" >/dev/null 2>&1 || true
+        done
+        docker network rm "$network" >/dev/null 2>&1 || true
+        ;;
+    kill)
+        [ -n "${2:-}" ] && [ "${2:-}" != "$login_node" ] ||
+            { echo "usage: $0 kill $(IFS='|' && echo "${compute_nodes[*]}")" >&2 && exit 2; }
+        box=$(container "$2") || exit 2
+        docker kill "$box" >/dev/null
+        ;;
     exec)
         shift
+        target "$@"
+        shift "$shifted"
         exec docker exec -i -u student -w /home/student -e HOME=/home/student -e USER=student \
-            "$name" "$@"
+            "$box" "$@"
         ;;
     root)
         shift
-        exec docker exec -i "$name" "$@"
+        target "$@"
+        shift "$shifted"
+        exec docker exec -i "$box" "$@"
         ;;
     *)
-        echo "usage: $0 start | stop | hub | exec CMD... | root CMD..." >&2
+        echo "usage: $0 start | stop | hub | kill NODE | exec [--on NODE] CMD... | root [--on NODE] CMD..." >&2
         exit 2
         ;;
 esac

@@ -1,21 +1,27 @@
-"""The one-node Slurm cluster of scripts/slurm/cluster.sh, driven as its ordinary user.
+"""The Slurm cluster of scripts/slurm/cluster.sh, driven as its ordinary user.
 
-Everything a test submits runs for real: sbatch as ``student`` on the node (a container with
-Slurm 24.11, slurmdbd and Apptainer), the job runs the .sif files of ``make sif-cpu-light
-sif-cpu-jupyter`` with Apptainer as that user, and the test reads what the job left in the
-student's home, which is a folder of this host. ``make test-slurm`` runs these tests.
+Everything a test submits runs for real: sbatch as ``student`` on the login node (a container
+with Slurm 24.11's controller and slurmdbd), the job runs on a compute node (a container with
+slurmd and Apptainer) the .sif files of ``make sif-cpu-light sif-cpu-jupyter`` as that user,
+and the test reads what the job left in the student's home: the cluster's shared /home, a
+folder of this host. ``make test-slurm`` runs these tests.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
+import ssl
 import subprocess
 import time
+import urllib.error
+import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +31,12 @@ SIF_DIR = Path(os.environ.get("GSLAB_SIF_DIR", REPO / "build" / "sif")).resolve(
 STATE = Path(os.environ.get("GSLAB_SLURM_DIR", "/tmp/gslab-slurm"))
 #: Job states after which a job no longer changes (sacct's names; CANCELLED may carry " by N").
 FINAL = ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL")
+#: The login node (slurmctld, slurmdbd, the hub) and the compute nodes (scripts/slurm/cluster.sh)
+LOGIN = "gslab-login"
+NODES = ("gslab-node1", "gslab-node2")
+#: Where a one-node job runs: sbatch pins the tests' jobs there, and the hub's jobs land there
+#: while it is free (the lowest Weight of slurm.conf), so that a test knows where to look.
+NODE = NODES[0]
 #: The student's uid on the node (scripts/slurm/Dockerfile).
 STUDENT_UID = 12345
 #: Another ordinary user of the same node, who squats ports (scripts/slurm/Dockerfile).
@@ -52,15 +64,16 @@ class Cluster:
     def __init__(self) -> None:
         self.home = STATE / "home" / "student"
 
-    def run(self, command: str, *, root: bool = False, timeout: float = 60,
+    def run(self, command: str, *, root: bool = False, on: str = LOGIN, timeout: float = 60,
             check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        """``command`` (bash) on the node; as the student unless ``root``; ``stdin``: what it
-        reads (the way to hand it a secret: never in a command line)"""
-        result = subprocess.run(["bash", str(CLUSTER), "root" if root else "exec", "bash", "-c",
-                                 command], capture_output=True, text=True, timeout=timeout,
+        """``command`` (bash) on node ``on`` (the login node by default); as the student unless
+        ``root``; ``stdin``: what it reads (the way to hand it a secret: never in an argv)"""
+        result = subprocess.run(["bash", str(CLUSTER), "root" if root else "exec",
+                                 *as_node(on), "bash", "-c", command],
+                                capture_output=True, text=True, timeout=timeout,
                                 check=False, input=stdin)
         if check and result.returncode != 0:
-            raise AssertionError(f"{command!r} on the node: exit {result.returncode}\n"
+            raise AssertionError(f"{command!r} on {on}: exit {result.returncode}\n"
                                  f"{result.stdout}{result.stderr}")
         return result
 
@@ -71,15 +84,17 @@ class Cluster:
         return f"/home/student/tests/{name}", self.home / "tests" / name
 
     def sbatch(self, script: str, *args: str, options: str = "-c 1 --mem=1G", env: str = "",
-               label: str = "job", files: dict[str, str] | None = None) -> Job:
+               label: str = "job", files: dict[str, str] | None = None,
+               pin: str | None = NODE) -> Job:
         """Submit hpc/``script`` with ``args`` from a new folder holding ``files`` (name: text);
-        ``env``: NAME=value words for sbatch's environment."""
+        ``env``: NAME=value words for sbatch's environment; ``pin``: the node it must run on
+        (None: wherever Slurm puts it)."""
         node_dir, host_dir = self.folder(label)
         for name, text in (files or {}).items():
             (host_dir / name).write_text(text)
         words = " ".join(shlex.quote(a) for a in args)
         command = (f"cd {node_dir} && env GSLAB_SIF_DIR={shlex.quote(str(SIF_DIR))} {env} "
-                   f"sbatch --parsable {options} {REPO}/hpc/{script} {words}")
+                   f"sbatch --parsable {options} {f'-w {pin}' if pin else ''} {REPO}/hpc/{script} {words}")
         job_id = self.run(command).stdout.strip().split(";")[0]
         assert re.fullmatch(r"\d+", job_id), job_id
         job_name = re.search(r"^#SBATCH --job-name=(\S+)$", (REPO / "hpc" / script).read_text(),
@@ -118,6 +133,77 @@ class Cluster:
         self.run(f"scancel {job.id}")
 
 
+def as_node(node: str) -> list[str]:
+    """cluster.sh's words that run a command on ``node`` (none for the login node)."""
+    return [] if node == LOGIN else ["--on", node]
+
+
+#: The login node's container (the hub's address is its address on the cluster's network)
+LOGIN_CONTAINER = "gslab-slurm"
+#: the cluster account the hub counts as a teacher (GSLAB_HUB_TEACHERS): the progress page
+TEACHER = "teacher"
+
+
+class Hub:
+    """The hub's REST API and proxy, from this host (https, the login node's address, port 8000),
+    trusting only the CA that made the hub's certificate."""
+
+    def __init__(self, address: str, token: str, tls: ssl.SSLContext) -> None:
+        self.base = f"https://{address}:8000"
+        self.token = token
+        self.tls = tls
+
+    def opener(self, *handlers: Any) -> urllib.request.OpenerDirector:
+        return urllib.request.build_opener(urllib.request.HTTPSHandler(context=self.tls),
+                                           NoRedirect, *handlers)
+
+    def request(self, method: str, path: str, body: Any = None, token: str | None = None,
+                ) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        if token or self.token:
+            request.add_header("Authorization", f"token {token or self.token}")
+        try:
+            with self.opener().open(request, timeout=30) as response:
+                text = response.read().decode()
+                status = response.status
+        except urllib.error.HTTPError as error:
+            text, status = error.read().decode(errors="replace"), error.code
+        try:
+            return status, json.loads(text) if text else None
+        except json.JSONDecodeError:
+            return status, text
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any) -> None:  # a redirect is an answer, not a hop
+        return None
+
+
+@pytest.fixture(scope="module")
+def hub(cluster: Cluster) -> Hub:
+    # the teacher's cluster account (PAM: the hub's groups name system users only)
+    cluster.run(f"id {TEACHER} >/dev/null 2>&1 || useradd -m {TEACHER}", root=True)
+    started = subprocess.run(["bash", str(CLUSTER), "hub"], capture_output=True, text=True,
+                             timeout=120, check=False,
+                             env={**os.environ, "GSLAB_HUB_TEACHERS": TEACHER})
+    assert started.returncode == 0, started.stdout + started.stderr
+    address = subprocess.run(
+        ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+         LOGIN_CONTAINER], capture_output=True, text=True, check=True).stdout.strip()
+    ca = cluster.run("cat /etc/gslab-hub/tls/ca.pem", root=True).stdout
+    return Hub(address, (STATE / "hub-token").read_text().strip(),
+               ssl.create_default_context(cadata=ca))
+
+
+def start() -> None:
+    """cluster.sh start: the nodes that are not running (all, or one lost) started."""
+    env = {**os.environ, "GSLAB_SIF_DIR": str(SIF_DIR), "GSLAB_SLURM_DIR": str(STATE)}
+    started = subprocess.run(["bash", str(CLUSTER), "start"], capture_output=True, text=True,
+                             env=env, timeout=900, check=False)
+    assert started.returncode == 0, started.stdout + started.stderr
+
+
 @pytest.fixture(scope="session")
 def cluster() -> Cluster:
     """The cluster, started (or found running) by scripts/slurm/cluster.sh."""
@@ -126,10 +212,7 @@ def cluster() -> Cluster:
     if missing:
         pytest.fail(f"{', '.join(missing)} missing in {SIF_DIR}: make sif-cpu-light "
                     "sif-cpu-jupyter first (or set GSLAB_SIF_DIR)")
-    env = {**os.environ, "GSLAB_SIF_DIR": str(SIF_DIR), "GSLAB_SLURM_DIR": str(STATE)}
-    started = subprocess.run(["bash", str(CLUSTER), "start"], capture_output=True, text=True,
-                             env=env, timeout=900, check=False)
-    assert started.returncode == 0, started.stdout + started.stderr
+    start()
     cluster = Cluster()
     cluster.run("rm -rf tests")  # the folders of an earlier session's jobs
     # Job ids start again at 1 on a new node: no URL file of an earlier node's job may remain

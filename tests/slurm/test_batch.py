@@ -9,7 +9,7 @@ from pathlib import Path
 import h5py
 import pytest
 
-from tests.slurm.conftest import STUDENT_UID, Cluster, Job
+from tests.slurm.conftest import NODE, STUDENT_UID, Cluster, Job
 
 SMALL = ("--rows", "64", "--cols", "96", "--frames", "5", "--steps", "10")
 
@@ -25,7 +25,7 @@ def test_run_writes_the_users_hdf5_with_threads_from_cpus_per_task(cluster: Clus
                          options=f"-c {cpus} --mem=1G", label=f"run-c{cpus}")
     assert cluster.wait(job) == ("COMPLETED", "0:0"), log_text(job)
     log = log_text(job)
-    assert f"cpu-light on gslab-node, {cpus} threads" in log
+    assert f"cpu-light on {NODE}, {cpus} threads" in log
     # the backend auto chose, with the threads it ran on
     match = re.search(r"5/5 frames x 10 steps of 64x96 on (\S+) \(cpu \((\d+) threads?\)\)", log)
     assert match, log

@@ -12,10 +12,8 @@ from __future__ import annotations
 import contextlib
 import http.cookiejar
 import json
-import os
 import re
 import secrets
-import ssl
 import subprocess
 import sys
 import time
@@ -23,68 +21,21 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.slurm.conftest import CLUSTER, RECORD_REQUESTS, REPO, SIF_DIR, STATE, Cluster
+from tests.slurm.conftest import (
+    CLUSTER,
+    NODE,
+    RECORD_REQUESTS,
+    REPO,
+    SIF_DIR,
+    TEACHER,
+    Cluster,
+    Hub,
+    as_node,
+)
 from tests.slurm.test_jupyter import JUPYTER, OPTIONS, wait_for_server
-
-NODE = "gslab-slurm"
-#: the cluster account the hub counts as a teacher (GSLAB_HUB_TEACHERS): the progress page
-TEACHER = "teacher"
-
-
-class Hub:
-    """The hub's REST API and proxy, from this host (https, the node's address, port 8000),
-    trusting only the CA that made the hub's certificate."""
-
-    def __init__(self, address: str, token: str, tls: ssl.SSLContext) -> None:
-        self.base = f"https://{address}:8000"
-        self.token = token
-        self.tls = tls
-
-    def opener(self, *handlers: Any) -> urllib.request.OpenerDirector:
-        return urllib.request.build_opener(urllib.request.HTTPSHandler(context=self.tls),
-                                           NoRedirect, *handlers)
-
-    def request(self, method: str, path: str, body: Any = None, token: str | None = None,
-                ) -> tuple[int, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base + path, data=data, method=method)
-        if token or self.token:
-            request.add_header("Authorization", f"token {token or self.token}")
-        try:
-            with self.opener().open(request, timeout=30) as response:
-                text = response.read().decode()
-                status = response.status
-        except urllib.error.HTTPError as error:
-            text, status = error.read().decode(errors="replace"), error.code
-        try:
-            return status, json.loads(text) if text else None
-        except json.JSONDecodeError:
-            return status, text
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any) -> None:  # a redirect is an answer, not a hop
-        return None
-
-
-@pytest.fixture(scope="module")
-def hub(cluster: Cluster) -> Hub:
-    # the teacher's cluster account (PAM: the hub's groups name system users only)
-    cluster.run(f"id {TEACHER} >/dev/null 2>&1 || useradd -m {TEACHER}", root=True)
-    started = subprocess.run(["bash", str(CLUSTER), "hub"], capture_output=True, text=True,
-                             timeout=120, check=False,
-                             env={**os.environ, "GSLAB_HUB_TEACHERS": TEACHER})
-    assert started.returncode == 0, started.stdout + started.stderr
-    address = subprocess.run(
-        ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
-         NODE], capture_output=True, text=True, check=True).stdout.strip()
-    ca = cluster.run("cat /etc/gslab-hub/tls/ca.pem", root=True).stdout
-    return Hub(address, (STATE / "hub-token").read_text().strip(),
-               ssl.create_default_context(cadata=ca))
 
 
 def job_of(cluster: Cluster) -> str:
@@ -129,8 +80,8 @@ def test_spawn_through_the_hub_runs_the_lab_as_the_user_and_stop_cancels_it(
     spawn(hub)
     wait_ready(cluster, hub)
     job_id, state, node = job_of(cluster).split()
-    assert (state, node) == ("RUNNING", "gslab-node")
-    processes = cluster.run("ps -u student -o args=").stdout
+    assert (state, node) == ("RUNNING", NODE)
+    processes = cluster.run("ps -u student -o args=", on=NODE).stdout
     assert "jupyterhub-singleuser" in processes
 
     # the student's browser: PAM login, then the lab through the hub's OAuth; the cookies
@@ -158,7 +109,7 @@ def test_spawn_through_the_hub_runs_the_lab_as_the_user_and_stop_cancels_it(
     stop(cluster, hub)
     accounting = cluster.run(f"sacct -n -X -P -j {job_id} -o State").stdout.strip()
     assert accounting.startswith("CANCELLED"), accounting
-    assert "jupyterhub-singleuser" not in cluster.run("ps -u student -o args=").stdout
+    assert "jupyterhub-singleuser" not in cluster.run("ps -u student -o args=", on=NODE).stdout
 
 
 RENDER = """
@@ -262,7 +213,7 @@ def test_plain_http_with_pam_is_refused_at_start(cluster: Cluster) -> None:
     assert ":8100 " not in cluster.run("ss -Hltn", root=True).stdout + " "
 
 
-#: Records every command line on the node (a fast loop over /proc/*/cmdline, as root) and
+#: Records every command line on the compute node (a fast loop over /proc/*/cmdline, as root) and
 #: the secret-looking variables of every process it saw (/proc/PID/environ), until the file
 #: named by its argument exists; then prints both as JSON.
 SAMPLER = r"""
@@ -301,8 +252,8 @@ def test_no_secret_of_a_hub_job_or_an_sbatch_lab_in_any_command_line(
     JUPYTERHUB_API_TOKEN there opens the user's lab. Every argv on the node, sampled from
     before the spawn until both labs answer, holds none of the jobs' tokens."""
     stop_file = "/run/gslab-sampler.stop"
-    cluster.run(f"rm -f {stop_file}", root=True)
-    sampler = subprocess.Popen(["bash", str(CLUSTER), "root", "python3", "-c", SAMPLER,
+    cluster.run(f"rm -f {stop_file}", root=True, on=NODE)
+    sampler = subprocess.Popen(["bash", str(CLUSTER), "root", *as_node(NODE), "python3", "-c", SAMPLER,
                                 stop_file], stdout=subprocess.PIPE, text=True)
     assert sampler.stdout is not None and sampler.stdout.readline() == "sampling\n"
     job = None
@@ -312,7 +263,7 @@ def test_no_secret_of_a_hub_job_or_an_sbatch_lab_in_any_command_line(
         wait_ready(cluster, hub)
         _, url_token = wait_for_server(cluster, job)
     finally:
-        cluster.run(f"touch {stop_file}", root=True)
+        cluster.run(f"touch {stop_file}", root=True, on=NODE)
         sampled = json.loads(sampler.communicate(timeout=60)[0])
         if job:
             cluster.scancel(job)
@@ -383,8 +334,9 @@ def test_a_squatted_hub_job_port_is_never_handed_to_the_hub(cluster: Cluster, hu
     itself only gives up at its start_timeout: batchspawner waits for a port without looking
     at the job; the test stops the spawn once the job has failed.)"""
     stop_file = "/tmp/hub-squatter.stop"
-    cluster.run(f"rm -f {stop_file}", root=True)
-    squatter = subprocess.Popen(["bash", str(CLUSTER), "root", "runuser", "-u", "mallory", "--",
+    cluster.run(f"rm -f {stop_file}", root=True, on=NODE)
+    squatter = subprocess.Popen(["bash", str(CLUSTER), "root", *as_node(NODE),
+                                 "runuser", "-u", "mallory", "--",
                                  "python3", "-c", LOG_WATCHER, stop_file],
                                 stdout=subprocess.PIPE, text=True)
     assert squatter.stdout is not None and squatter.stdout.readline() == "watching\n"
@@ -406,7 +358,7 @@ def test_a_squatted_hub_job_port_is_never_handed_to_the_hub(cluster: Cluster, hu
             assert time.monotonic() < deadline, user
             time.sleep(1)
     finally:
-        cluster.run(f"touch {stop_file}", root=True)
+        cluster.run(f"touch {stop_file}", root=True, on=NODE)
         out = squatter.communicate(timeout=30)[0]
         stop(cluster, hub)
     received = json.loads(out.splitlines()[-1])
@@ -418,7 +370,7 @@ def test_a_squatted_hub_job_port_is_never_handed_to_the_hub(cluster: Cluster, hu
     errors = [line for line in log.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and f"port {port} " in errors[0], log
     hub_log = cluster.run("cat /var/log/slurm/hub.log", root=True).stdout
-    assert f"started at gslab-node:{port}" not in hub_log
+    assert f"started at {NODE}:{port}" not in hub_log
 
 
 def newest_hub_log(cluster: Cluster) -> str:
@@ -453,7 +405,7 @@ def test_a_check_verdict_from_the_compute_node_reaches_the_teachers_page(
     wait_ready(cluster, hub)
     try:
         sent = cluster.run(CHECK_FROM_THE_LAB.replace("SIF", str(SIF_DIR / "gray-scott-lab_cpu-jupyter.sif")),
-                           timeout=180).stdout
+                           timeout=180, on=NODE).stdout
         assert "check_laplacian: NOT YET" in sent and "sent" in sent.split(), sent
 
         teacher, _ = browser(hub, set_password(cluster, TEACHER), TEACHER)

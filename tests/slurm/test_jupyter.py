@@ -15,11 +15,14 @@ import pytest
 from tests.slurm.conftest import (
     CLUSTER,
     FINAL,
+    LOGIN,
     MALLORY_UID,
+    NODE,
     RECORD_REQUESTS,
     STUDENT_UID,
     Cluster,
     Job,
+    as_node,
 )
 
 JUPYTER = "gray-scott-jupyter.sbatch"
@@ -27,11 +30,12 @@ OPTIONS = "-c 1 --mem=2G"
 
 
 def http_code(cluster: Cluster, url: str, token: str | None = None) -> str:
-    """The HTTP status of ``url`` fetched on the node (where the tunnel ends): 000 = no server.
+    """The HTTP status of ``url`` fetched on the job's node (where the tunnel ends; the
+    tests' jobs run on NODE): 000 = no server.
     The URL (it may hold a token) and the token go to curl as a config on its stdin: on the
     node's command lines they would be anyone's."""
     config = f'url = "{url}"\n' + (f'header = "Authorization: token {token}"\n' if token else "")
-    return cluster.run("curl -s -o /dev/null -w '%{http_code}' -K -", check=False,
+    return cluster.run("curl -s -o /dev/null -w '%{http_code}' -K -", check=False, on=NODE,
                        stdin=config).stdout.strip()
 
 
@@ -62,7 +66,7 @@ def assert_stopped_cleanly(cluster: Cluster, job: Job, port: str) -> None:
     assert http_code(cluster, f"http://127.0.0.1:{port}/api/status") == "000"
     # sacct says CANCELLED when Slurm signals the job: its processes may take a moment more
     deadline = time.monotonic() + 60
-    while left := [p for p in cluster.run("ps -u student -o args=").stdout.splitlines()
+    while left := [p for p in cluster.run("ps -u student -o args=", on=NODE).stdout.splitlines()
                    if f"port={port}" in p or "cpu-jupyter.sif" in p]:
         assert time.monotonic() < deadline, left
         time.sleep(0.5)
@@ -81,7 +85,7 @@ def test_lab_answers_with_the_token_and_stops_at_scancel(cluster: Cluster) -> No
     assert http_code(cluster, status, token) == "200"
     assert http_code(cluster, f"http://127.0.0.1:{port}/lab?token={token}") == "200"
     tunnel = re.search(r"ssh -N -L (\d+):(\S+):(\d+) student@(\S+)", job.log.read_text())
-    assert tunnel and tunnel.groups() == (port, "gslab-node", port, "gslab-node")
+    assert tunnel and tunnel.groups() == (port, NODE, port, LOGIN)
     cluster.scancel(job)
     state, _ = cluster.wait(job)
     assert state.startswith("CANCELLED")
@@ -116,14 +120,15 @@ print("listening", flush=True)
 
 def squat(cluster: Cluster, port: int, family: str, stop_file: str) -> subprocess.Popen[str]:
     """mallory (another ordinary user of the node) listening on ``port`` before the job."""
-    cluster.run(f"rm -f {stop_file}", root=True)
-    squatter = subprocess.Popen(["bash", str(CLUSTER), "root", "runuser", "-u", "mallory", "--",
+    cluster.run(f"rm -f {stop_file}", root=True, on=NODE)
+    squatter = subprocess.Popen(["bash", str(CLUSTER), "root", *as_node(NODE),
+                                 "runuser", "-u", "mallory", "--",
                                  "python3", "-c", SQUATTER, str(port), family, stop_file],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert squatter.stdout is not None
     line = squatter.stdout.readline()
     assert line == "listening\n", line + squatter.communicate(timeout=10)[1]
-    owners = cluster.run(f"ss -Hltne 'sport = :{port}'", root=True).stdout
+    owners = cluster.run(f"ss -Hltne 'sport = :{port}'", root=True, on=NODE).stdout
     assert f"uid:{MALLORY_UID}" in owners, owners
     return squatter
 
@@ -148,12 +153,12 @@ def test_a_squatted_port_fails_the_job_and_the_squatter_gets_no_token(
             assert time.monotonic() < deadline, job.log.read_text()
             time.sleep(1)
         if url_file.exists():  # announced: the student opens it through the tunnel
-            cluster.run("curl -s -o /dev/null -K -", check=False,
+            cluster.run("curl -s -o /dev/null -K -", check=False, on=NODE,
                         stdin=f'url = "{url_file.read_text().strip()}"\nmax-time = 10\n')
             cluster.scancel(job)
         state, code = cluster.wait(job)
     finally:
-        cluster.run(f"touch {stop_file}", root=True)
+        cluster.run(f"touch {stop_file}", root=True, on=NODE)
         received = json.loads(squatter.communicate(timeout=30)[0])
     log = job.log.read_text()
     assert not any(re.search("token", text, re.IGNORECASE) or re.search("[0-9a-f]{32}", text)
@@ -166,7 +171,7 @@ def test_a_squatted_port_fails_the_job_and_the_squatter_gets_no_token(
     served = set(re.findall(r"https?://[^/\s]+:(\d+)/", log))
     assert served <= {str(port)}, log
     deadline = time.monotonic() + 60
-    while left := [p for p in cluster.run("ps -u student -o args=").stdout.splitlines()
+    while left := [p for p in cluster.run("ps -u student -o args=", on=NODE).stdout.splitlines()
                    if f"--port={port}" in p]:
         assert time.monotonic() < deadline, left
         time.sleep(0.5)

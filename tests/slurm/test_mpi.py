@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from grayscott import backends, model
-from tests.slurm.conftest import Cluster
+from tests.slurm.conftest import Cluster, Job
 from tests.test_labs_scale import SCALE, program
 
 ROWS, COLS, STEPS = 31, 40, 60  # 31 rows: strips of 16 and 15
@@ -25,6 +25,13 @@ def test_halo_exchange_on_two_tasks_agrees_with_numpy(cluster: Cluster, launch: 
     assert cluster.wait(job) == ("COMPLETED", "0:0"), job.log.read_text()
     log = job.log.read_text()
     assert f"2 MPI ranks ({launch})" in log and "ERROR" not in log, log
+    assert_two_ranks_agree_with_numpy(job)
+
+
+def assert_two_ranks_agree_with_numpy(job: Job) -> None:
+    """The job's halo.py (ROWS x COLS, STEPS) ran on 2 ranks, each its strip, and its result
+    is the single-process numpy model's."""
+    log = job.log.read_text()
     assert "rank 0: rows 0..15 (16)" in log and "rank 1: rows 16..30 (15)" in log, log
     run = np.load(job.host_dir / "halo.npz")
     assert int(run["ranks"]) == 2
