@@ -129,6 +129,17 @@ class Cluster:
             time.sleep(0.5)
         raise AssertionError(f"job {job.id} did not start within {timeout} s")
 
+    def wait_node_takes_jobs(self, node: str = NODE, timeout: float = 90) -> None:
+        """Wait until ``node`` can start a job now (idle or partly used: not draining, down,
+        or still completing an earlier test's job), so that an unpinned job (the hub's) lands
+        where the lowest Weight puts it: once it went to the other node right after a test
+        had drained this one."""
+        deadline = time.monotonic() + timeout
+        while (state := self.run(f"sinfo -h -n {node} -o %T", root=True).stdout.strip()) \
+                not in ("idle", "mixed"):
+            assert time.monotonic() < deadline, f"{node} still {state!r} after {timeout} s"
+            time.sleep(0.5)
+
     def scancel(self, job: Job) -> None:
         self.run(f"scancel {job.id}")
 

@@ -43,9 +43,12 @@ def job_of(cluster: Cluster) -> str:
     return cluster.run("squeue -h -u student -n gray-scott-hub -o '%i %T %N'").stdout.strip()
 
 
-def spawn(hub: Hub, answers: tuple[int, ...] = (201, 202)) -> None:
+def spawn(hub: Hub, answers: tuple[int, ...] = (201, 202), lands: str | None = NODE) -> None:
     """Ask for the student's CPU server (the hub submits its job); ``answers``: the hub's
-    statuses the test expects."""
+    statuses the test expects; ``lands``: the node the job will land on, which can take jobs
+    first (None: wherever Slurm puts it)."""
+    if lands:
+        Cluster().wait_node_takes_jobs(lands)
     status, _ = hub.request("POST", "/hub/api/users/student")
     assert status in (201, 409)
     status, answer = hub.request("POST", "/hub/api/users/student/server", {"profile": "cpu"})

@@ -138,7 +138,7 @@ def lab_answers(hub: Hub, cluster: Cluster) -> None:
 
 def test_the_hub_starts_a_lab_on_the_second_node_and_runs_a_cell_there(
         cluster: Cluster, hub: Hub, first_node_drained: None, tmp_path: Path) -> None:
-    spawn(hub)
+    spawn(hub, lands=NODES[1])
     try:
         wait_ready(cluster, hub)
         _, state, node = job_of(cluster).split()
@@ -168,7 +168,7 @@ def test_a_node_lost_mid_job(cluster: Cluster, hub: Hub) -> None:
     it also runs a simulation writing frames: both jobs end NODE_FAIL, the frames written
     before are readable from the shared home, the hub sees the lab stopped, and the next
     spawn runs on the other node. The node is started again afterwards (ReturnToService=2)."""
-    spawn(hub)
+    spawn(hub, lands=None)
     try:
         wait_ready(cluster, hub)
         lab_job, _, lost = job_of(cluster).split()
@@ -199,7 +199,7 @@ def test_a_node_lost_mid_job(cluster: Cluster, hub: Hub) -> None:
         while server_of(hub):
             assert time.monotonic() < deadline, server_of(hub)
             time.sleep(2)
-        spawn(hub)
+        spawn(hub, lands=other)
         wait_ready(cluster, hub)
         _, state, node = job_of(cluster).split()
         assert (state, node) == ("RUNNING", other)
