@@ -219,10 +219,10 @@ def test_code_server_opens_from_the_launcher(lab: Lab, page: Page) -> None:
     assert vscode.get_by_text("Build with Agent").count() == 0
     # the welcome on first open: the labs' README (before the notebook, which it would cover)
     vscode.locator(".tabs-container .tab", has_text="Preview README.md").wait_for(timeout=120_000)
+    python_errors_in_vscode(vscode, lab)  # before the notebook: its output frame takes the keys
     run_first_cell_in_vscode(vscode, VSCODE_NOTEBOOK)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     vscode.screenshot(path=str(SCREENSHOTS / "code-server.png"))
-    python_errors_in_vscode(vscode, lab)  # after the screenshot: its probe file is no lesson
 
 
 #: The notebook opened and run in VS Code, its first cell's output (the lab extension's
@@ -261,6 +261,13 @@ def python_errors_in_vscode(vscode: Page, lab: Lab) -> None:
     wait_for(lambda: problems.get_attribute("aria-label") == "Errors: 1", 120,
              "pyright flagged no bad import (or flagged grayscott)", interval=1)
     vscode.locator(".squiggly-error").first.wait_for(timeout=10_000)
+    # the probe closed and removed: no test file with an error in the README's screenshot
+    vscode.locator(".tabs-container .tab", has_text="probe_lsp.py") \
+        .locator(".tab-actions .action-label").first.click()
+    run("docker", "exec", lab.name, "rm", "/work/probe_lsp.py")
+    wait_for(lambda: vscode.locator(".explorer-folders-view .monaco-list-row",
+                                    has_text="probe_lsp.py").count() == 0, 60,
+             "the removed probe file is still in the explorer", interval=1)
 
 
 def run_first_cell_in_vscode(vscode: Page, notebook: str) -> None:
