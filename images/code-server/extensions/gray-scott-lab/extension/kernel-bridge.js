@@ -25,7 +25,11 @@ class KernelBridge {
         this.cells.clear();
       });
       readline.createInterface({ input: this.process.stdout }).on("line", (line) => {
-        const msg = JSON.parse(line);
+        let msg;
+        try { msg = JSON.parse(line); } catch {  // not a message: kept with stderr's tail
+          this.stderr = (this.stderr + line + "\n").slice(-4000);
+          return;
+        }
         if (msg.type === "ready") resolve();
         else if (msg.type === "fatal") this.fatal = msg.message;
         else if (msg.type === "restarted") onRestarted();

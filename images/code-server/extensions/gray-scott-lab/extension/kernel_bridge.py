@@ -15,6 +15,7 @@ Out: {"type": "ready"}, {"type": "output", "id": N, "output": <nbformat output>}
 from __future__ import annotations
 
 import json
+import os
 import queue
 import sys
 import threading
@@ -23,9 +24,22 @@ from typing import Any
 OUTPUT_TYPES = {"stream", "display_data", "execute_result", "error"}
 
 
+def protocol_stream() -> Any:
+    """The messages' own copy of stdout, and file descriptor 1 sent to stderr: the kernel is
+    a child of this process and inherits fd 1, where a cell's C-level writes
+    (``os.system``, a compiled library's printf) also land; on the protocol stream they broke
+    the extension's JSON reader."""
+    stream = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    return stream
+
+
+PROTOCOL: Any = sys.stdout
+
+
 def send(message: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(message) + "\n")
-    sys.stdout.flush()
+    PROTOCOL.write(json.dumps(message) + "\n")
+    PROTOCOL.flush()
 
 
 def to_output(msg_type: str, content: dict[str, Any]) -> dict[str, Any]:
@@ -81,14 +95,17 @@ class Bridge:
         while (job := self.jobs.get()) is not None:
             self.run_cell(job)
 
-    def restart(self) -> None:
-        self.generation += 1
-        # queued cells belong to the old kernel's session: they are dropped, as in Jupyter
+    def drop_queued(self) -> None:
+        """Cells queued for a kernel that goes away end as aborted, as in Jupyter."""
         while not self.jobs.empty():
             job = self.jobs.get_nowait()
             if job is not None:
                 send({"type": "done", "id": job["id"], "status": "aborted",
                       "execution_count": None})
+
+    def restart(self) -> None:
+        self.generation += 1
+        self.drop_queued()
         self.manager.restart_kernel(now=True)
         self.client.wait_for_ready(timeout=60)
         send({"type": "restarted"})
@@ -109,12 +126,16 @@ class Bridge:
             elif op == "shutdown":
                 break
         self.generation += 1
+        self.drop_queued()
         self.jobs.put(None)
+        thread.join(timeout=5)  # the running cell's loop ends at its next poll
         self.client.stop_channels()
         self.manager.shutdown_kernel(now=True)
 
 
 def main() -> int:
+    global PROTOCOL
+    PROTOCOL = protocol_stream()
     try:
         bridge = Bridge()
     except Exception as exc:  # told to the student in one line, not a traceback
