@@ -18,16 +18,9 @@ start() {
     fi
     if [ "$(docker inspect -f '{{.State.Running}}' "$name" 2>/dev/null)" != true ]; then
         docker rm -f "$name" >/dev/null 2>&1 || true
-        local loops=()
-        for i in 0 1 2 3 4 5 6 7; do
-            [ -e "/dev/loop$i" ] && loops+=(--device "/dev/loop$i")
-        done
-        docker run -d --name "$name" \
-            --cap-add SYS_ADMIN --cap-add SYS_CHROOT --cap-add DAC_READ_SEARCH --cap-add SETPCAP \
-            --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
-            --security-opt systempaths=unconfined \
-            --device /dev/fuse --device /dev/loop-control "${loops[@]}" \
-            -v /tmp:/tmp -v "$repo:$repo" "$image" >/dev/null
+        local flags
+        mapfile -t flags < <(bash "$repo/scripts/apptainer/container-flags.sh")
+        docker run -d --name "$name" "${flags[@]}" -v /tmp:/tmp -v "$repo:$repo" "$image" >/dev/null
         # /dev/fuse is 0666 on ordinary hosts (squashfuse mounts the .sif as the user)
         docker exec "$name" chmod 666 /dev/fuse
     fi

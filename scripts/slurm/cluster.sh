@@ -28,10 +28,8 @@
 #
 # Capabilities: the login node runs with Docker's defaults (its daemons drop to their users
 # with setuid/setgid, which those include). A compute node gets what Apptainer needs to run a
-# .sif as an ordinary user without setuid: SYS_ADMIN (mount namespaces, squashfuse/overlay
-# mounts), SYS_CHROOT (pivot into the image), DAC_READ_SEARCH and SETPCAP (its starter's
-# namespace setup), /dev/fuse and the loop devices, and no seccomp/AppArmor profile (they
-# refuse the user-namespace and mount calls). Never --privileged. And a /dev/shm as a host
+# .sif as an ordinary user without setuid (scripts/apptainer/container-flags.sh, the same as
+# the Apptainer helper's, each flag's reason there). Never --privileged. And a /dev/shm as a host
 # has (Docker gives 64 MB): MPICH's shared memory between the ranks of one node lives there.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -95,20 +93,14 @@ start() {
             *) mounts+=(-v "$sif_dir:$sif_dir:ro") ;;
         esac
     fi
-    local loops=() cluster_env=(-e "GSLAB_LOGIN_NODE=$login_node"
+    local apptainer_flags cluster_env=(-e "GSLAB_LOGIN_NODE=$login_node"
         -e "GSLAB_COMPUTE_NODES=${compute_nodes[*]}")
-    for i in 0 1 2 3 4 5 6 7; do
-        [ -e "/dev/loop$i" ] && loops+=(--device "/dev/loop$i")
-    done
+    mapfile -t apptainer_flags < <(bash "$repo/scripts/apptainer/container-flags.sh")
     run_node "$login_node"
     docker exec -i "${cluster_env[@]}" "$name" bash -s login <"$repo/scripts/slurm/node-start.sh"
     local host
     for host in "${compute_nodes[@]}"; do
-        run_node "$host" \
-            --cap-add SYS_ADMIN --cap-add SYS_CHROOT --cap-add DAC_READ_SEARCH --cap-add SETPCAP \
-            --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
-            --security-opt systempaths=unconfined \
-            --device /dev/fuse --device /dev/loop-control "${loops[@]}" --shm-size 1g
+        run_node "$host" "${apptainer_flags[@]}" --shm-size 1g
         docker exec -i "${cluster_env[@]}" "$(container "$host")" bash -s compute \
             <"$repo/scripts/slurm/node-start.sh"
     done

@@ -238,12 +238,8 @@ def box(site: Site) -> Iterator[Box]:
     workdir = Path(tempfile.mkdtemp(prefix="gslab-regtest-", dir="/tmp"))
     workdir.chmod(0o777)
     name = f"gslab-regtest-apptainer-{os.getpid()}"
-    loops = [f"--device=/dev/loop{i}" for i in range(8) if Path(f"/dev/loop{i}").exists()]
-    run("docker", "run", "-d", "--name", name, "--network", "host",
-        "--cap-add", "SYS_ADMIN", "--cap-add", "SYS_CHROOT", "--cap-add", "DAC_READ_SEARCH",
-        "--cap-add", "SETPCAP", "--security-opt", "seccomp=unconfined",
-        "--security-opt", "apparmor=unconfined", "--security-opt", "systempaths=unconfined",
-        "--device", "/dev/fuse", "--device", "/dev/loop-control", *loops,
+    flags = run("bash", REPO / "scripts" / "apptainer" / "container-flags.sh").stdout.split()
+    run("docker", "run", "-d", "--name", name, "--network", "host", *flags,
         "-v", "/tmp:/tmp", "-v", f"{site.ca}:/usr/local/share/ca-certificates/gslab-test.crt:ro",
         APPTAINER_IMAGE)
     try:
